@@ -1,0 +1,77 @@
+#include "batching/batch_policy.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace inferd::batching {
+
+absl::Status ValidateBatchPolicyOptions(const BatchPolicyOptions& options) {
+  if (options.max_batch_size < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_batch_size: expected >= 1, got ", options.max_batch_size));
+  }
+  if (options.max_queue_delay < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "max_queue_delay_microseconds: expected >= 0");
+  }
+  int64_t previous = 0;
+  for (int64_t size : options.preferred_batch_sizes) {
+    if (size < 1 || size > options.max_batch_size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("preferred_batch_size: expected values in [1, ",
+                       options.max_batch_size, "] (max_batch_size), got ",
+                       size));
+    }
+    if (size <= previous) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "preferred_batch_size: expected strictly ascending values, got ",
+          size, " after ", previous));
+    }
+    previous = size;
+  }
+  return absl::OkStatus();
+}
+
+BatchDecision DecideBatch(const std::deque<QueuedItem>& queue, absl::Time now,
+                          const BatchPolicyOptions& options, bool flush) {
+  BatchDecision decision;
+  if (queue.empty()) return decision;
+  if (!options.dynamic_batching) {
+    decision.count = 1;
+    return decision;
+  }
+
+  const QueuedItem& head = queue.front();
+  int64_t rows = 0;
+  size_t count = 0;
+  bool can_grow = true;
+  for (const QueuedItem& item : queue) {
+    if (item.shape_key != head.shape_key ||
+        rows + item.rows > options.max_batch_size) {
+      can_grow = false;
+      break;
+    }
+    rows += item.rows;
+    ++count;
+  }
+  // A head larger than max_batch_size is refused on submission; sending it
+  // alone keeps the queue moving should one slip through.
+  if (count == 0) count = 1;
+
+  const auto& preferred = options.preferred_batch_sizes;
+  const bool preferred_reached =
+      !preferred.empty() &&
+      (rows >= preferred.back() ||
+       std::binary_search(preferred.begin(), preferred.end(), rows));
+  const absl::Time delay_ends = head.enqueued + options.max_queue_delay;
+  if (flush || !can_grow || rows >= options.max_batch_size ||
+      preferred_reached || now >= delay_ends) {
+    decision.count = count;
+    return decision;
+  }
+  decision.wake_at = delay_ends;
+  return decision;
+}
+
+}  // namespace inferd::batching

@@ -1,0 +1,67 @@
+#ifndef INFERD_BATCHING_BATCH_POLICY_H_
+#define INFERD_BATCHING_BATCH_POLICY_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace inferd::batching {
+
+// How requests of one model version are grouped into batches.
+struct BatchPolicyOptions {
+  // Most rows one batch may hold. Must be ≥ 1. A request with more rows is
+  // refused when it is submitted.
+  int64_t max_batch_size = 1;
+
+  // false: every request runs alone (no dynamic_batching block in the
+  // config). true: consecutive compatible requests are concatenated.
+  bool dynamic_batching = false;
+
+  // Row counts at which a batch is sent at once, ascending; each in
+  // [1, max_batch_size]. Empty: only max_batch_size sends at once.
+  std::vector<int64_t> preferred_batch_sizes;
+
+  // How long the oldest queued request may wait for more rows before what is
+  // queued is sent anyway. Zero: never wait.
+  absl::Duration max_queue_delay = absl::ZeroDuration();
+};
+
+// Checks the options for consistency; InvalidArgument names the bad field.
+absl::Status ValidateBatchPolicyOptions(const BatchPolicyOptions& options);
+
+// What the policy needs to know about one queued request.
+struct QueuedItem {
+  int64_t rows = 1;
+  uint64_t shape_key = 0;
+  absl::Time enqueued;
+};
+
+struct BatchDecision {
+  // Number of requests, from the head of the queue, to send now. 0: wait.
+  size_t count = 0;
+  // When count == 0: the time at which waiting ends and the decision should
+  // be taken again (absl::InfiniteFuture() when the queue is empty).
+  absl::Time wake_at = absl::InfiniteFuture();
+};
+
+// The batching policy, a pure function of queue, time and options.
+//
+// The candidate batch is the longest FIFO prefix of requests with the head's
+// shape key whose rows fit in max_batch_size. It is sent now when
+//  - batching is off (then it is the head alone), or `flush` is set
+//    (draining); or
+//  - it cannot grow: it holds max_batch_size rows, or the next request has
+//    another shape or would not fit; or
+//  - its rows equal a preferred batch size, or reach the largest one; or
+//  - the head has waited max_queue_delay.
+// Otherwise the decision is to wait until the head's delay runs out.
+BatchDecision DecideBatch(const std::deque<QueuedItem>& queue, absl::Time now,
+                          const BatchPolicyOptions& options, bool flush);
+
+}  // namespace inferd::batching
+
+#endif  // INFERD_BATCHING_BATCH_POLICY_H_

@@ -1,0 +1,17 @@
+#ifndef INFERD_SERVICE_FLAGS_UTIL_H_
+#define INFERD_SERVICE_FLAGS_UTIL_H_
+
+#include <string>
+#include <vector>
+
+namespace inferd {
+
+// Abseil flags are spelled with underscores; Triton's operators type
+// `--model-repository`. Returns argv with '-' turned into '_' in the name part
+// of every "--flag[=value]" argument (values are left alone). Arguments after
+// a bare "--" are left alone too.
+std::vector<std::string> NormalizeFlagNames(int argc, char** argv);
+
+}  // namespace inferd
+
+#endif  // INFERD_SERVICE_FLAGS_UTIL_H_

@@ -1,0 +1,221 @@
+#include "service/inference_service.h"
+
+#include <atomic>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "model_store/data_type.h"
+#include "service/status_util.h"
+#include "service/tensor_codec.h"
+
+namespace inferd {
+namespace {
+
+constexpr char kServerName[] = "inferd";
+constexpr char kServerVersion[] = "0.1.0";
+
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
+                                 const grpc::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* Unimplemented(grpc::CallbackServerContext* context,
+                                        const char* rpc) {
+  return Finish(context,
+                grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                             absl::StrCat(rpc, " is not implemented by inferd ",
+                                          kServerVersion)));
+}
+
+// Holds one ModelInfer call until the model answers. Deleted by gRPC's
+// OnDone, which comes only after Finish, so the model's callback can always
+// use it.
+class InferReactor final : public grpc::ServerUnaryReactor {
+ public:
+  InferReactor(std::shared_ptr<ServableModel> model,
+               inference::ModelInferResponse* response)
+      : model_(std::move(model)), response_(response) {}
+
+  void OnCancel() override { cancelled_.store(true, std::memory_order_relaxed); }
+  void OnDone() override { delete this; }
+
+  void Answer(absl::StatusOr<InferResponse> result) {
+    if (result.ok()) EncodeInferResponse(std::move(*result), response_);
+    Finish(ToGrpcStatus(result.status()));
+  }
+
+  const std::atomic<bool>* cancelled() const { return &cancelled_; }
+
+ private:
+  // Keeps the version alive while the call uses it.
+  const std::shared_ptr<ServableModel> model_;
+  inference::ModelInferResponse* const response_;
+  // Set by gRPC when the client cancels or its deadline passes.
+  std::atomic<bool> cancelled_{false};
+};
+
+void FillTensorMetadata(
+    const std::string& name, inference::DataType type,
+    const google::protobuf::RepeatedField<int64_t>& dims, bool batched,
+    inference::ModelMetadataResponse::TensorMetadata* out) {
+  out->set_name(name);
+  out->set_datatype(WireName(type));
+  if (batched) out->add_shape(-1);
+  for (int64_t dim : dims) out->add_shape(dim);
+}
+
+// The status of model `name`, or NotFound.
+absl::StatusOr<ModelStatus> FindModel(const ModelRepository& repository,
+                                      const std::string& name) {
+  for (ModelStatus& status : repository.List()) {
+    if (status.name == name) return std::move(status);
+  }
+  return absl::NotFoundError(absl::StrCat("unknown model \"", name, "\""));
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* InferenceService::ServerLive(
+    grpc::CallbackServerContext* context, const inference::ServerLiveRequest*,
+    inference::ServerLiveResponse* response) {
+  response->set_live(true);
+  return Finish(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* InferenceService::ServerReady(
+    grpc::CallbackServerContext* context, const inference::ServerReadyRequest*,
+    inference::ServerReadyResponse* response) {
+  response->set_ready(repository_->AllReady());
+  return Finish(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* InferenceService::ModelReady(
+    grpc::CallbackServerContext* context,
+    const inference::ModelReadyRequest* request,
+    inference::ModelReadyResponse* response) {
+  response->set_ready(
+      repository_->Get(request->name(), request->version()).ok());
+  return Finish(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* InferenceService::ServerMetadata(
+    grpc::CallbackServerContext* context,
+    const inference::ServerMetadataRequest*,
+    inference::ServerMetadataResponse* response) {
+  response->set_name(kServerName);
+  response->set_version(kServerVersion);
+  response->add_extensions("classification");
+  response->add_extensions("model_configuration");
+  return Finish(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* InferenceService::ModelMetadata(
+    grpc::CallbackServerContext* context,
+    const inference::ModelMetadataRequest* request,
+    inference::ModelMetadataResponse* response) {
+  absl::StatusOr<std::shared_ptr<ServableModel>> model =
+      repository_->Get(request->name(), request->version());
+  if (!model.ok()) return Finish(context, ToGrpcStatus(model.status()));
+  absl::StatusOr<ModelStatus> status = FindModel(*repository_, request->name());
+  if (!status.ok()) return Finish(context, ToGrpcStatus(status.status()));
+  const inference::ModelConfig& config = (*model)->config();
+  const bool batched = config.max_batch_size() > 0;
+  response->set_name(config.name());
+  response->set_platform(config.platform());
+  for (int64_t version : status->ready_versions) {
+    response->add_versions(absl::StrCat(version));
+  }
+  for (const auto& input : config.input()) {
+    FillTensorMetadata(input.name(), input.data_type(), input.dims(), batched,
+                       response->add_inputs());
+  }
+  for (const auto& output : config.output()) {
+    FillTensorMetadata(output.name(), output.data_type(), output.dims(),
+                       batched, response->add_outputs());
+  }
+  return Finish(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* InferenceService::ModelConfig(
+    grpc::CallbackServerContext* context,
+    const inference::ModelConfigRequest* request,
+    inference::ModelConfigResponse* response) {
+  absl::StatusOr<std::shared_ptr<ServableModel>> model =
+      repository_->Get(request->name(), request->version());
+  if (!model.ok()) return Finish(context, ToGrpcStatus(model.status()));
+  *response->mutable_config() = (*model)->config();
+  return Finish(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* InferenceService::ModelInfer(
+    grpc::CallbackServerContext* context,
+    const inference::ModelInferRequest* request,
+    inference::ModelInferResponse* response) {
+  absl::StatusOr<std::shared_ptr<ServableModel>> model =
+      repository_->Get(request->model_name(), request->model_version());
+  if (!model.ok()) return Finish(context, ToGrpcStatus(model.status()));
+  InferRequest decoded;
+  if (absl::Status s = DecodeInferRequest(*request, &decoded); !s.ok()) {
+    return Finish(context, ToGrpcStatus(s));
+  }
+  auto* reactor = new InferReactor(*model, response);
+  decoded.deadline = absl::FromChrono(context->deadline());
+  decoded.cancelled = reactor->cancelled();
+  (*model)->Infer(std::move(decoded),
+                  [reactor](absl::StatusOr<InferResponse> result) {
+                    reactor->Answer(std::move(result));
+                  });
+  return reactor;
+}
+
+namespace {
+
+// Answers a stream with UNIMPLEMENTED as soon as it opens.
+class UnimplementedStream final
+    : public grpc::ServerBidiReactor<inference::ModelInferRequest,
+                                     inference::ModelStreamInferResponse> {
+ public:
+  UnimplementedStream() {
+    Finish(grpc::Status(
+        grpc::StatusCode::UNIMPLEMENTED,
+        absl::StrCat("ModelStreamInfer is not implemented by inferd ",
+                     kServerVersion, "; use ModelInfer")));
+  }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+grpc::ServerBidiReactor<inference::ModelInferRequest,
+                        inference::ModelStreamInferResponse>*
+InferenceService::ModelStreamInfer(grpc::CallbackServerContext*) {
+  return new UnimplementedStream();
+}
+
+#define INFERD_UNIMPLEMENTED_RPC(Rpc)                                  \
+  grpc::ServerUnaryReactor* InferenceService::Rpc(                     \
+      grpc::CallbackServerContext* context,                            \
+      const inference::Rpc##Request*, inference::Rpc##Response*) {     \
+    return Unimplemented(context, #Rpc);                               \
+  }
+
+INFERD_UNIMPLEMENTED_RPC(ModelStatistics)
+INFERD_UNIMPLEMENTED_RPC(RepositoryIndex)
+INFERD_UNIMPLEMENTED_RPC(RepositoryModelLoad)
+INFERD_UNIMPLEMENTED_RPC(RepositoryModelUnload)
+INFERD_UNIMPLEMENTED_RPC(SystemSharedMemoryStatus)
+INFERD_UNIMPLEMENTED_RPC(SystemSharedMemoryRegister)
+INFERD_UNIMPLEMENTED_RPC(SystemSharedMemoryUnregister)
+INFERD_UNIMPLEMENTED_RPC(CudaSharedMemoryStatus)
+INFERD_UNIMPLEMENTED_RPC(CudaSharedMemoryRegister)
+INFERD_UNIMPLEMENTED_RPC(CudaSharedMemoryUnregister)
+INFERD_UNIMPLEMENTED_RPC(TraceSetting)
+INFERD_UNIMPLEMENTED_RPC(LogSettings)
+
+#undef INFERD_UNIMPLEMENTED_RPC
+
+}  // namespace inferd

@@ -1,0 +1,84 @@
+// inferd: serves the TorchScript models of a model repository over the
+// KServe v2 / Open Inference Protocol gRPC API.
+
+#include <pthread.h>
+
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/synchronization/notification.h"
+#include "common/logging.h"
+#include "model_store/model_repository.h"
+#include "model_store/torch_model.h"
+#include "service/flags_util.h"
+#include "service/server.h"
+
+ABSL_FLAG(std::string, model_repository, "",
+          "Model repository directory (Triton layout). Required.");
+ABSL_FLAG(std::string, host, "127.0.0.1", "Address the server binds.");
+ABSL_FLAG(int, grpc_port, 8001, "gRPC port; 0 picks a free port.");
+ABSL_FLAG(int, metrics_port, 8002,
+          "Prometheus metrics port (metrics are not exported yet).");
+ABSL_FLAG(int, intra_op_threads, 0,
+          "LibTorch intra-op threads for every model; 0 keeps LibTorch's "
+          "default (one per core). A model's INTRA_OP_THREAD_COUNT parameter "
+          "overrides it.");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "inferd --model-repository=DIR [--grpc-port=8001] [--host=127.0.0.1]");
+  std::vector<std::string> args = inferd::NormalizeFlagNames(argc, argv);
+  std::vector<char*> arg_pointers;
+  for (std::string& arg : args) arg_pointers.push_back(arg.data());
+  absl::ParseCommandLine(static_cast<int>(arg_pointers.size()),
+                         arg_pointers.data());
+  const std::string root = absl::GetFlag(FLAGS_model_repository);
+  if (root.empty()) {
+    std::fprintf(stderr, "inferd: --model-repository=DIR is required\n");
+    return 2;
+  }
+  // Block SIGINT/SIGTERM before any thread starts, so every thread inherits
+  // the mask and main() alone receives them through sigwait().
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  inferd::ConfigureTorchThreads(absl::GetFlag(FLAGS_intra_op_threads), 0);
+
+  inferd::TorchModelLoader loader;
+  auto repository = inferd::ModelRepository::Create({root, nullptr}, &loader);
+  if (!repository.ok()) {
+    inferd::LogError(repository.status().message());
+    return 2;
+  }
+  const int ready = (*repository)->LoadAll();
+  inferd::LogInfo(ready, " model(s) ready from ", root);
+
+  inferd::ServerOptions options;
+  options.host = absl::GetFlag(FLAGS_host);
+  options.grpc_port = absl::GetFlag(FLAGS_grpc_port);
+  auto server = inferd::InferenceServer::Start(options, repository->get());
+  if (!server.ok()) {
+    inferd::LogError(server.status().message());
+    return 1;
+  }
+  inferd::LogInfo("listening for gRPC on ", options.host, ":",
+                  (*server)->port());
+
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  inferd::LogInfo("signal ", signal, ": shutting down");
+  (*server)->Shutdown();
+  server->reset();
+  repository->reset();
+  inferd::LogInfo("stopped");
+  return 0;
+}
