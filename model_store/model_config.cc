@@ -89,6 +89,18 @@ absl::Status ValidateTensors(inference::ModelConfig* config) {
   return absl::OkStatus();
 }
 
+// Longest delay or timeout a config may ask for: keeps microsecond counts far
+// from the int64 overflow of absl::Duration arithmetic (about 11.5 days).
+constexpr uint64_t kMaxMicroseconds = 1'000'000'000'000;
+
+absl::Status CheckMicroseconds(absl::string_view field, uint64_t value) {
+  if (value > kMaxMicroseconds) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": expected at most ", kMaxMicroseconds, ", got ", value));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateBatching(const inference::ModelConfig& config) {
   if (config.max_batch_size() < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -101,6 +113,15 @@ absl::Status ValidateBatching(const inference::ModelConfig& config) {
         "a batch dimension)");
   }
   const auto& queue = config.dynamic_batching().default_queue_policy();
+  absl::Status s = CheckMicroseconds(
+      "dynamic_batching.max_queue_delay_microseconds",
+      config.dynamic_batching().max_queue_delay_microseconds());
+  if (s.ok()) {
+    s = CheckMicroseconds(
+        "dynamic_batching.default_queue_policy.default_timeout_microseconds",
+        queue.default_timeout_microseconds());
+  }
+  if (!s.ok()) return s;
   if (queue.timeout_action() != inference::ModelQueuePolicy::REJECT) {
     return absl::InvalidArgumentError(
         "dynamic_batching.default_queue_policy.timeout_action: only REJECT is "

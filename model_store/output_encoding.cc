@@ -26,6 +26,12 @@ double ElementAsDouble(const Tensor& t, int64_t i) {
     case inference::TYPE_BOOL:
     case inference::TYPE_UINT8:
       return Load<uint8_t>(p);
+    case inference::TYPE_UINT16:
+      return Load<uint16_t>(p);
+    case inference::TYPE_UINT32:
+      return Load<uint32_t>(p);
+    case inference::TYPE_UINT64:
+      return Load<uint64_t>(p);
     case inference::TYPE_INT8:
       return Load<int8_t>(p);
     case inference::TYPE_INT16:

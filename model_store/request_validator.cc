@@ -36,6 +36,10 @@ absl::Status CheckShape(const inference::ModelConfig& config,
                      ShapeString(tensor.shape)));
   }
   const size_t element_size = ElementSize(input.data_type());
+  if (element_size == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        prefix, "datatype ", WireName(input.data_type()), " is not supported"));
+  }
   size_t elements = 1;
   for (size_t d = 0; d < expected.size(); ++d) {
     const int64_t dim = tensor.shape[d];

@@ -4,6 +4,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -11,37 +12,43 @@
 namespace inferd {
 namespace {
 
+// Packs typed values as little-endian `To`; also returns how many values were
+// given. An integer that does not fit `To` is refused, not truncated.
 template <typename To, typename Values>
-std::string PackAs(const Values& values) {
+absl::StatusOr<std::pair<std::string, size_t>> Pack(const std::string& name,
+                                                    const std::string& datatype,
+                                                    const Values& values) {
   std::string bytes(values.size() * sizeof(To), '\0');
   char* out = bytes.data();
   for (const auto& v : values) {
     const To converted = static_cast<To>(v);
+    if (static_cast<std::decay_t<decltype(v)>>(converted) != v) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("input \"", name, "\": value ", v,
+                       " is out of range for ", datatype));
+    }
     std::memcpy(out, &converted, sizeof(To));
     out += sizeof(To);
   }
-  return bytes;
+  return std::make_pair(std::move(bytes), static_cast<size_t>(values.size()));
 }
 
-// Converts typed contents to little-endian bytes of `datatype`; also returns
-// how many values were given.
+// Converts typed contents to little-endian bytes of `datatype`.
 absl::StatusOr<std::pair<std::string, size_t>> PackContents(
     const std::string& name, const std::string& datatype,
     const inference::InferTensorContents& c) {
-  auto packed = [](std::string bytes, size_t count) {
-    return std::make_pair(std::move(bytes), count);
-  };
-  if (datatype == "BOOL") return packed(PackAs<uint8_t>(c.bool_contents()), c.bool_contents_size());
-  if (datatype == "INT8") return packed(PackAs<int8_t>(c.int_contents()), c.int_contents_size());
-  if (datatype == "INT16") return packed(PackAs<int16_t>(c.int_contents()), c.int_contents_size());
-  if (datatype == "INT32") return packed(PackAs<int32_t>(c.int_contents()), c.int_contents_size());
-  if (datatype == "INT64") return packed(PackAs<int64_t>(c.int64_contents()), c.int64_contents_size());
-  if (datatype == "UINT8") return packed(PackAs<uint8_t>(c.uint_contents()), c.uint_contents_size());
-  if (datatype == "UINT16") return packed(PackAs<uint16_t>(c.uint_contents()), c.uint_contents_size());
-  if (datatype == "UINT32") return packed(PackAs<uint32_t>(c.uint_contents()), c.uint_contents_size());
-  if (datatype == "UINT64") return packed(PackAs<uint64_t>(c.uint64_contents()), c.uint64_contents_size());
-  if (datatype == "FP32") return packed(PackAs<float>(c.fp32_contents()), c.fp32_contents_size());
-  if (datatype == "FP64") return packed(PackAs<double>(c.fp64_contents()), c.fp64_contents_size());
+  const std::string& t = datatype;
+  if (t == "BOOL") return Pack<uint8_t>(name, t, c.bool_contents());
+  if (t == "INT8") return Pack<int8_t>(name, t, c.int_contents());
+  if (t == "INT16") return Pack<int16_t>(name, t, c.int_contents());
+  if (t == "INT32") return Pack<int32_t>(name, t, c.int_contents());
+  if (t == "INT64") return Pack<int64_t>(name, t, c.int64_contents());
+  if (t == "UINT8") return Pack<uint8_t>(name, t, c.uint_contents());
+  if (t == "UINT16") return Pack<uint16_t>(name, t, c.uint_contents());
+  if (t == "UINT32") return Pack<uint32_t>(name, t, c.uint_contents());
+  if (t == "UINT64") return Pack<uint64_t>(name, t, c.uint64_contents());
+  if (t == "FP32") return Pack<float>(name, t, c.fp32_contents());
+  if (t == "FP64") return Pack<double>(name, t, c.fp64_contents());
   return absl::InvalidArgumentError(absl::StrCat(
       "input \"", name, "\": datatype ", datatype,
       " cannot be sent as typed contents; send it in raw_input_contents"));

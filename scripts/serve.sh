@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# One command from a fresh clone to a served model: installs what is missing,
+# builds, trains and exports the iris example into build/model_repository/,
+# and runs the server on 127.0.0.1:8001 (Ctrl-C stops it). Flags are passed
+# to inferd, e.g. scripts/serve.sh --grpc-port=9001.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/bootstrap.sh"
+"$root/scripts/build.sh"
+repo="$root/build/model_repository"
+if [[ ! -f "$repo/iris/1/model.pt" ]]; then
+  /usr/bin/python3 "$root/examples/iris/train_export.py" \
+    --repository "$repo" --checkpoint "$root/build/iris_checkpoint.pt"
+fi
+echo "serve: try  build/bin/iris-client --server=127.0.0.1:8001  in another shell"
+exec "$root/build/bin/inferd" --model-repository="$repo" "$@"

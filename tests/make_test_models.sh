@@ -1,0 +1,17 @@
+#!/bin/sh
+# Builds the model repositories the tests use, from scratch, into $1:
+#   $1/good    iris and mlp examples (trained/exported by their scripts) and
+#              the special-purpose models of make_test_models.py
+#   $1/broken  models that must fail to load, beside one good model
+# $2 names the Python interpreter that has torch (Debian's python3-torch).
+set -eu
+out=$1
+python=${2:-/usr/bin/python3}
+src=$(cd "$(dirname "$0")/.." && pwd)
+rm -rf "$out"
+mkdir -p "$out/good" "$out/broken"
+"$python" "$src/examples/iris/train_export.py" --repository "$out/good" \
+  --checkpoint "$out/iris_checkpoint.pt" >/dev/null
+"$python" "$src/examples/mlp/export.py" --repository "$out/good" >/dev/null
+"$python" "$src/tests/make_test_models.py" --repository "$out/good" \
+  --broken-repository "$out/broken"

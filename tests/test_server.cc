@@ -1,0 +1,83 @@
+#include "tests/test_server.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "model_store/torch_model.h"
+
+namespace inferd::testing {
+
+std::string TestModels(const std::string& which) {
+  const char* root = std::getenv("INFERD_TEST_MODELS");
+  if (root == nullptr || *root == '\0') return "";
+  return std::string(root) + "/" + which;
+}
+
+std::unique_ptr<TestServer> TestServer::Start(const std::string& root,
+                                              ModelLoader* loader) {
+  auto server = std::unique_ptr<TestServer>(new TestServer());
+  if (loader == nullptr) {
+    server->owned_loader_ = std::make_unique<TorchModelLoader>();
+    loader = server->owned_loader_.get();
+  }
+  auto repository = ModelRepository::Create({root, nullptr}, loader);
+  EXPECT_TRUE(repository.ok()) << repository.status();
+  if (!repository.ok()) return nullptr;
+  server->repository_ = std::move(*repository);
+  server->repository_->LoadAll();
+  ServerOptions options;
+  options.grpc_port = 0;
+  auto started = InferenceServer::Start(options, server->repository_.get());
+  EXPECT_TRUE(started.ok()) << started.status();
+  if (!started.ok()) return nullptr;
+  server->server_ = std::move(*started);
+  server->channel_ = grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(server->server_->port()),
+      grpc::InsecureChannelCredentials());
+  server->stub_ = inference::GRPCInferenceService::NewStub(server->channel_);
+  return server;
+}
+
+TestServer::~TestServer() {
+  stub_.reset();
+  channel_.reset();
+  if (server_ != nullptr) server_->Shutdown();
+  server_.reset();
+  repository_.reset();
+}
+
+void AddRawInput(inference::ModelInferRequest* request,
+                 const std::string& name, const std::string& datatype,
+                 const std::vector<int64_t>& shape, std::string bytes) {
+  auto* input = request->add_inputs();
+  input->set_name(name);
+  input->set_datatype(datatype);
+  for (int64_t dim : shape) input->add_shape(dim);
+  request->add_raw_input_contents(std::move(bytes));
+}
+
+std::vector<std::string> DecodeBytesTensor(const std::string& raw) {
+  std::vector<std::string> elements;
+  size_t offset = 0;
+  while (offset + 4 <= raw.size()) {
+    uint32_t length = 0;
+    std::memcpy(&length, raw.data() + offset, 4);
+    elements.push_back(raw.substr(offset + 4, length));
+    offset += 4 + length;
+  }
+  return elements;
+}
+
+std::string ReadFileOrDie(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << "cannot open " << path;
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+}  // namespace inferd::testing

@@ -1,0 +1,72 @@
+#ifndef INFERD_TESTS_TEST_SERVER_H_
+#define INFERD_TESTS_TEST_SERVER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model_store/model.h"
+#include "model_store/model_repository.h"
+#include "proto/inference.grpc.pb.h"
+#include "service/server.h"
+
+namespace inferd::testing {
+
+// The repositories written by tests/make_test_models.sh ("good" or
+// "broken"), from $INFERD_TEST_MODELS. Empty when the variable is unset.
+std::string TestModels(const std::string& which);
+
+// A real inferd in this process on 127.0.0.1:<free port>, serving a
+// repository through `loader` (TorchModelLoader when null), plus a client
+// stub connected to it. Shuts down in the destructor.
+class TestServer {
+ public:
+  static std::unique_ptr<TestServer> Start(const std::string& root,
+                                           ModelLoader* loader = nullptr);
+  ~TestServer();
+
+  inference::GRPCInferenceService::Stub& stub() { return *stub_; }
+  std::shared_ptr<grpc::Channel> channel() { return channel_; }
+  ModelRepository& repository() { return *repository_; }
+  InferenceServer& server() { return *server_; }
+  int port() const { return server_->port(); }
+
+ private:
+  std::unique_ptr<ModelLoader> owned_loader_;
+  std::unique_ptr<ModelRepository> repository_;
+  std::unique_ptr<InferenceServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
+};
+
+// Builders for requests and readers for responses.
+template <typename T>
+std::string RawBytes(const std::vector<T>& values) {
+  return std::string(reinterpret_cast<const char*>(values.data()),
+                     values.size() * sizeof(T));
+}
+
+template <typename T>
+std::vector<T> FromRaw(const std::string& bytes) {
+  std::vector<T> values(bytes.size() / sizeof(T));
+  std::memcpy(values.data(), bytes.data(), values.size() * sizeof(T));
+  return values;
+}
+
+// Adds a raw input to `request`.
+void AddRawInput(inference::ModelInferRequest* request,
+                 const std::string& name, const std::string& datatype,
+                 const std::vector<int64_t>& shape, std::string bytes);
+
+// Decodes BYTES elements (4-byte little-endian length + bytes).
+std::vector<std::string> DecodeBytesTensor(const std::string& raw);
+
+// Reads a whole file into memory; fails the test when it cannot.
+std::string ReadFileOrDie(const std::string& path);
+
+}  // namespace inferd::testing
+
+#endif  // INFERD_TESTS_TEST_SERVER_H_
