@@ -18,10 +18,9 @@ absl::Status ValidateBatchPolicyOptions(const BatchPolicyOptions& options) {
   int64_t previous = 0;
   for (int64_t size : options.preferred_batch_sizes) {
     if (size < 1 || size > options.max_batch_size) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("preferred_batch_size: expected values in [1, ",
-                       options.max_batch_size, "] (max_batch_size), got ",
-                       size));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "preferred_batch_size: expected values in [1, ",
+          options.max_batch_size, "] (max_batch_size), got ", size));
     }
     if (size <= previous) {
       return absl::InvalidArgumentError(absl::StrCat(

@@ -59,10 +59,10 @@ absl::Status BatchScheduler::Submit(std::unique_ptr<BatchTask> task) {
   absl::Status refusal;
   const int64_t rows = task->rows();
   if (rows < 1 || rows > options_.policy.max_batch_size) {
-    refusal = absl::InvalidArgumentError(absl::StrCat(
-        "model ", options_.name, ": request has ", rows,
-        " rows (batch dimension); expected 1 to ",
-        options_.policy.max_batch_size, " (max_batch_size)"));
+    refusal = absl::InvalidArgumentError(
+        absl::StrCat("model ", options_.name, ": request has ", rows,
+                     " rows (batch dimension); expected 1 to ",
+                     options_.policy.max_batch_size, " (max_batch_size)"));
   } else {
     absl::MutexLock lock(&mu_);
     if (stopping_) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -105,8 +106,11 @@ class FakeTask final : public BatchTask {
     return cancelled_.load(std::memory_order_acquire);
   }
   void Fail(const absl::Status& status) override {
+    if (on_fail_) on_fail_();
     ledger_->Record(spec_.id, status);
   }
+  // Runs inside Fail(), before the answer is recorded.
+  void set_on_fail(std::function<void()> f) { on_fail_ = std::move(f); }
 
   // What the processor calls to answer a task it executed.
   void Complete() { ledger_->Record(spec_.id, absl::OkStatus()); }
@@ -118,6 +122,7 @@ class FakeTask final : public BatchTask {
   Ledger* const ledger_;
   // Set by the test thread, read by scheduler threads.
   std::atomic<bool> cancelled_{false};
+  std::function<void()> on_fail_;
 };
 
 struct BatchRecord {
@@ -139,6 +144,10 @@ struct BatchRecord {
 class Recorder {
  public:
   explicit Recorder(bool blocking = false) : blocking_(blocking) {}
+
+  // Runs at the start of every Process() call, on the calling thread.
+  // REQUIRES: set before the scheduler can call the processor.
+  void set_on_process(std::function<void()> f) { on_process_ = std::move(f); }
 
   BatchScheduler::Processor processor() {
     return
@@ -179,6 +188,7 @@ class Recorder {
 
  private:
   void Process(int worker, Batch batch) {
+    if (on_process_) on_process_();
     BatchRecord record;
     record.worker = worker;
     for (const auto& task : batch) {
@@ -201,6 +211,7 @@ class Recorder {
   }
 
   const bool blocking_;
+  std::function<void()> on_process_;
   mutable absl::Mutex mu_;
   std::vector<BatchRecord> batches_ ABSL_GUARDED_BY(mu_);
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
@@ -475,6 +486,42 @@ TEST_F(BatchSchedulerTest, DestructorRunsEverythingStillQueued) {
   for (int id = 0; id < 4; ++id) EXPECT_TRUE(ledger_.status(id).ok()) << id;
   EXPECT_EQ(ledger_.status(4).code(), absl::StatusCode::kDeadlineExceeded);
   FinishAndExpectEachAnsweredOnce(5);
+}
+
+TEST_F(BatchSchedulerTest, FailAndProcessorRunWithoutSchedulerLockHeld) {
+  // Each callback calls back into the scheduler; were a scheduler lock held
+  // around it, the test thread would deadlock on itself.
+  BatchSchedulerOptions options = DynamicOptions(8, absl::ZeroDuration());
+  options.max_queue_size = 2;
+  Start(options, false);
+  // Shared so that callbacks stay valid should the scheduler outlive them.
+  auto depth_seen_in_fail = std::make_shared<std::vector<size_t>>();
+  auto depth_seen_in_processor = std::make_shared<std::vector<size_t>>();
+  BatchScheduler* const scheduler = scheduler_.get();
+  recorder_->set_on_process([scheduler, depth_seen_in_processor] {
+    depth_seen_in_processor->push_back(scheduler->queue_depth());
+  });
+  auto expiring = std::make_unique<FakeTask>(
+      TaskSpec{0, 1, /*shape_key=*/1, kT0 + absl::Milliseconds(1)}, &ledger_);
+  expiring->set_on_fail([scheduler, depth_seen_in_fail] {
+    depth_seen_in_fail->push_back(scheduler->queue_depth());
+  });
+  ASSERT_TRUE(scheduler_->Submit(std::move(expiring)).ok());
+  ASSERT_TRUE(Submit({1}).ok());
+  auto refused = std::make_unique<FakeTask>(TaskSpec{2}, &ledger_);
+  refused->set_on_fail([scheduler, depth_seen_in_fail] {
+    depth_seen_in_fail->push_back(scheduler->queue_depth());
+  });
+  EXPECT_EQ(scheduler_->Submit(std::move(refused)).code(),
+            absl::StatusCode::kResourceExhausted);
+
+  clock_.Advance(absl::Milliseconds(1));
+  EXPECT_EQ(scheduler_->RunOnce(), 1u);
+
+  EXPECT_THAT(*depth_seen_in_fail, ElementsAre(2u, 1u));
+  EXPECT_THAT(*depth_seen_in_processor, ElementsAre(0u));
+  EXPECT_EQ(ledger_.status(0).code(), absl::StatusCode::kDeadlineExceeded);
+  FinishAndExpectEachAnsweredOnce(3);
 }
 
 TEST(BatchSchedulerCreateTest, RejectsZeroWorkers) {

@@ -36,6 +36,9 @@ class Model {
   // time.
   virtual absl::StatusOr<std::vector<Tensor>> Execute(
       int instance, const std::vector<Tensor>& inputs) = 0;
+
+  // Number of execution instances; the model gets one worker per instance.
+  virtual int instance_count() const { return 1; }
 };
 
 // Creates Models from a version directory.
@@ -43,12 +46,12 @@ class ModelLoader {
  public:
   virtual ~ModelLoader() = default;
 
-  // Loads the model in `version_dir` for `config` with `instances` execution
-  // instances. Errors: InvalidArgument when the model contradicts the config
-  // (naming the field), Internal/NotFound when the file cannot be loaded.
+  // Loads the model in `version_dir` for `config`, with the execution
+  // instances its instance_group asks for. Errors: InvalidArgument when the
+  // model contradicts the config (naming the field), Internal/NotFound when the
+  // file cannot be loaded.
   virtual absl::StatusOr<std::unique_ptr<Model>> Load(
-      const inference::ModelConfig& config, const std::string& version_dir,
-      int instances) = 0;
+      const inference::ModelConfig& config, const std::string& version_dir) = 0;
 };
 
 }  // namespace inferd

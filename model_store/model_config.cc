@@ -36,11 +36,11 @@ class CollectingErrors : public google::protobuf::io::ErrorCollector {
   std::vector<std::string> warnings_;
 };
 
-absl::Status ValidateTensor(absl::string_view field, int index,
-                            absl::string_view name,
-                            inference::DataType data_type,
-                            const google::protobuf::RepeatedField<int64_t>& dims,
-                            std::set<std::string>* names) {
+absl::Status ValidateTensor(
+    absl::string_view field, int index, absl::string_view name,
+    inference::DataType data_type,
+    const google::protobuf::RepeatedField<int64_t>& dims,
+    std::set<std::string>* names) {
   const std::string where = absl::StrCat(field, "[", index, "]");
   if (name.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(where, ".name: is empty"));
@@ -50,9 +50,9 @@ absl::Status ValidateTensor(absl::string_view field, int index,
         absl::StrCat(where, ".name: \"", name, "\" is declared twice"));
   }
   if (ElementSize(data_type) == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        where, ".data_type: ", ConfigName(data_type),
-        " is not supported; expected a numeric or boolean type"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ".data_type: ", ConfigName(data_type),
+                     " is not supported; expected a numeric or boolean type"));
   }
   for (int64_t dim : dims) {
     if (dim != -1 && dim < 1) {
@@ -75,8 +75,8 @@ absl::Status ValidateTensors(inference::ModelConfig* config) {
   std::set<std::string> names;
   for (int i = 0; i < config->input_size(); ++i) {
     const auto& input = config->input(i);
-    absl::Status s = ValidateTensor("input", i, input.name(),
-                                    input.data_type(), input.dims(), &names);
+    absl::Status s = ValidateTensor("input", i, input.name(), input.data_type(),
+                                    input.dims(), &names);
     if (!s.ok()) return s;
   }
   names.clear();
@@ -141,23 +141,27 @@ absl::Status ValidateInstanceGroups(inference::ModelConfig* config) {
     auto* group = config->mutable_instance_group(i);
     const std::string where = absl::StrCat("instance_group[", i, "]");
     if (group->count() < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, ".count: expected >= 1, got ", group->count()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".count: expected >= 1, got ", group->count()));
     }
     if (group->count() == 0) group->set_count(1);
+    for (int gpu : group->gpus()) {
+      if (gpu < 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ".gpus: expected GPU ordinals >= 0, got ", gpu));
+      }
+    }
     switch (group->kind()) {
       case inference::ModelInstanceGroup::KIND_AUTO:
       case inference::ModelInstanceGroup::KIND_CPU:
         break;
       case inference::ModelInstanceGroup::KIND_GPU:
-        return absl::InvalidArgumentError(absl::StrCat(
-            where,
-            ".kind: KIND_GPU requested, but this build of inferd has no CUDA "
-            "support (LibTorch without CUDA); use KIND_CPU"));
+        // Whether a GPU exists is the loader's question (TorchModelLoader).
+        break;
       default:
         return absl::InvalidArgumentError(absl::StrCat(
-            where, ".kind: ",
-            inference::ModelInstanceGroup::Kind_Name(group->kind()),
+            where,
+            ".kind: ", inference::ModelInstanceGroup::Kind_Name(group->kind()),
             " is not supported; expected KIND_CPU, KIND_GPU or KIND_AUTO"));
     }
   }
@@ -185,10 +189,9 @@ absl::Status ValidateModelConfig(absl::string_view directory_name,
                                  inference::ModelConfig* config) {
   if (config->name().empty()) config->set_name(std::string(directory_name));
   if (config->name() != directory_name) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("name: \"", config->name(),
-                     "\" must match the model's directory name \"",
-                     directory_name, "\""));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "name: \"", config->name(),
+        "\" must match the model's directory name \"", directory_name, "\""));
   }
   if (config->platform().empty() && config->backend().empty()) {
     config->set_platform("pytorch_libtorch");
@@ -196,8 +199,7 @@ absl::Status ValidateModelConfig(absl::string_view directory_name,
   if (!(config->platform() == "pytorch_libtorch" ||
         (config->platform().empty() && config->backend() == "pytorch"))) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "platform: \"", config->platform(), "\" backend: \"",
-        config->backend(),
+        "platform: \"", config->platform(), "\" backend: \"", config->backend(),
         "\"; expected platform \"pytorch_libtorch\" (or backend \"pytorch\")"));
   }
   if (absl::Status s = ValidateTensors(config); !s.ok()) return s;

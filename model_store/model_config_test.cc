@@ -1,6 +1,8 @@
 #include "model_store/model_config.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -20,34 +22,24 @@ using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
 // The config examples/iris/train_export.py writes (CONFIG_TEMPLATE).
-constexpr char kIrisConfig[] = R"pb(name: "iris"
-platform: "pytorch_libtorch"
-max_batch_size: 64
-input [
-  {
-    name: "features"
-    data_type: TYPE_FP32
-    dims: [ 4 ]
-  }
-]
-output [
-  {
-    name: "probabilities"
-    data_type: TYPE_FP32
-    dims: [ 3 ]
-    label_filename: "labels.txt"
-  }
-]
-dynamic_batching {
-  max_queue_delay_microseconds: 200
-}
-instance_group [
-  {
-    kind: KIND_CPU
-    count: 1
-  }
-]
-)pb";
+constexpr char kIrisConfig[] =
+    R"pb(name: "iris"
+         platform: "pytorch_libtorch"
+         max_batch_size: 64 input
+         [ {
+           name: "features"
+           data_type: TYPE_FP32
+           dims: [ 4 ]
+         }] output
+         [ {
+           name: "probabilities"
+           data_type: TYPE_FP32
+           dims: [ 3 ]
+           label_filename: "labels.txt"
+         }]
+         dynamic_batching { max_queue_delay_microseconds: 200 } instance_group
+         [ { kind: KIND_CPU count: 1 }]
+    )pb";
 
 inference::ModelConfig ParseOrDie(const std::string& text) {
   absl::StatusOr<ParsedConfig> parsed = ParseModelConfig(text);
@@ -62,9 +54,21 @@ inference::ModelConfig ValidConfig() {
     name: "m"
     platform: "pytorch_libtorch"
     max_batch_size: 8
-    input { name: "x" data_type: TYPE_FP32 dims: [ -1, 3 ] }
-    input { name: "y" data_type: TYPE_INT64 dims: [ 2 ] }
-    output { name: "out" data_type: TYPE_FP32 dims: [ 3 ] }
+    input {
+      name: "x"
+      data_type: TYPE_FP32
+      dims: [ -1, 3 ]
+    }
+    input {
+      name: "y"
+      data_type: TYPE_INT64
+      dims: [ 2 ]
+    }
+    output {
+      name: "out"
+      data_type: TYPE_FP32
+      dims: [ 3 ]
+    }
     dynamic_batching { max_queue_delay_microseconds: 100 }
     instance_group { kind: KIND_CPU count: 2 }
   )pb");
@@ -117,15 +121,16 @@ TEST(ParseModelConfigTest, ParsesIrisConfigFields) {
 
 TEST(ParseModelConfigTest, ListsUnimplementedTritonFieldsAsIgnored) {
   const std::string text = absl::StrCat(kIrisConfig, R"pb(
-optimization {
-  execution_accelerators {
-    cpu_execution_accelerator: [ { name: "openvino" } ]
-  }
-  input_pinned_memory { enable: true }
-}
-sequence_batching {}
-response_cache { enable: true }
-)pb");
+    optimization {
+      execution_accelerators {
+        cpu_execution_accelerator:
+        [ { name: "openvino" }]
+      }
+      input_pinned_memory { enable: true }
+    }
+    sequence_batching {}
+    response_cache { enable: true }
+  )pb");
   absl::StatusOr<ParsedConfig> parsed = ParseModelConfig(text);
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   // The known fields still parse around the unknown ones.
@@ -135,8 +140,12 @@ response_cache { enable: true }
   EXPECT_THAT(parsed->ignored_fields[0], HasSubstr("optimization"));
   EXPECT_THAT(parsed->ignored_fields[1], HasSubstr("sequence_batching"));
   EXPECT_THAT(parsed->ignored_fields[2], HasSubstr("response_cache"));
-  // Each entry says where the field is (the iris config is 27 lines long).
-  EXPECT_THAT(parsed->ignored_fields[0], HasSubstr("line 29"));
+  // Each entry says where the field is: the line after the iris config's
+  // last line and the raw string's leading newline.
+  const int iris_lines = static_cast<int>(
+      std::count(kIrisConfig, kIrisConfig + std::strlen(kIrisConfig), '\n'));
+  EXPECT_THAT(parsed->ignored_fields[0],
+              HasSubstr(absl::StrCat("line ", iris_lines + 2, ":")));
   EXPECT_TRUE(ValidateModelConfig("iris", &parsed->config).ok());
 }
 
@@ -370,13 +379,21 @@ TEST(ValidateModelConfigTest, RejectsDelayTimeoutAction) {
                 "REJECT is supported");
 }
 
-TEST(ValidateModelConfigTest, RejectsGpuKindSayingThereIsNoCuda) {
+TEST(ValidateModelConfigTest, AcceptsGpuKindLeavingDevicesToTheLoader) {
   inference::ModelConfig config = ValidConfig();
   config.mutable_instance_group(0)->set_kind(
       inference::ModelInstanceGroup::KIND_GPU);
-  absl::Status status = ValidateModelConfig("m", &config);
-  ExpectInvalid(status, "instance_group[0].kind: KIND_GPU");
-  EXPECT_THAT(std::string(status.message()), HasSubstr("no CUDA support"));
+  config.mutable_instance_group(0)->add_gpus(0);
+  EXPECT_TRUE(ValidateModelConfig("m", &config).ok());
+}
+
+TEST(ValidateModelConfigTest, RejectsNegativeGpuOrdinal) {
+  inference::ModelConfig config = ValidConfig();
+  config.mutable_instance_group(0)->set_kind(
+      inference::ModelInstanceGroup::KIND_GPU);
+  config.mutable_instance_group(0)->add_gpus(-1);
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                "instance_group[0].gpus: expected GPU ordinals >= 0, got -1");
 }
 
 TEST(ValidateModelConfigTest, RejectsModelKind) {
@@ -400,8 +417,16 @@ TEST(SchedulerOptionsFromConfigTest, MapsDynamicBatchingFields) {
   inference::ModelConfig config = ParseOrDie(R"pb(
     name: "m"
     max_batch_size: 8
-    input { name: "x" data_type: TYPE_FP32 dims: [ 3 ] }
-    output { name: "out" data_type: TYPE_FP32 dims: [ 3 ] }
+    input {
+      name: "x"
+      data_type: TYPE_FP32
+      dims: [ 3 ]
+    }
+    output {
+      name: "out"
+      data_type: TYPE_FP32
+      dims: [ 3 ]
+    }
     dynamic_batching {
       preferred_batch_size: [ 2, 4 ]
       max_queue_delay_microseconds: 1500
@@ -459,8 +484,7 @@ TEST(SchedulerOptionsFromConfigTest, ModelWithoutBatchDimensionRunsOneRow) {
 // fails to load in BatchScheduler::Create with "default_timeout_microseconds:
 // expected >= 0" although the config holds a positive value. A config that
 // validates must map to a non-negative queue timeout (or be refused here).
-TEST(SchedulerOptionsFromConfigTest,
-     HugeQueueTimeoutIsRefused) {
+TEST(SchedulerOptionsFromConfigTest, HugeQueueTimeoutIsRefused) {
   inference::ModelConfig config = ValidConfig();
   config.mutable_dynamic_batching()
       ->mutable_default_queue_policy()

@@ -72,9 +72,7 @@ absl::Status WarmUp(const inference::ModelConfig& config, Model* model) {
     tensor.owner = bytes;
     inputs.push_back(std::move(tensor));
   }
-  const int instances =
-      SchedulerOptionsFromConfig(config, config.name()).num_workers;
-  for (int instance = 0; instance < instances; ++instance) {
+  for (int instance = 0; instance < model->instance_count(); ++instance) {
     absl::StatusOr<std::vector<Tensor>> outputs =
         model->Execute(instance, inputs);
     if (!outputs.ok()) {
@@ -82,9 +80,9 @@ absl::Status WarmUp(const inference::ModelConfig& config, Model* model) {
           "warm-up with zero inputs failed: ", outputs.status().message()));
     }
     if (static_cast<int>(outputs->size()) != config.output_size()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "output: config declares ", config.output_size(),
-          " outputs, the model returned ", outputs->size()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("output: config declares ", config.output_size(),
+                       " outputs, the model returned ", outputs->size()));
     }
     for (int i = 0; i < config.output_size(); ++i) {
       absl::Status s = CheckOutput(config.output(i), batched, 1, (*outputs)[i]);
@@ -101,8 +99,8 @@ absl::StatusOr<std::unique_ptr<ModelRepository>> ModelRepository::Create(
     Options options, ModelLoader* loader) {
   std::error_code ec;
   if (!fs::is_directory(options.root, ec)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--model-repository=", options.root, ": not a directory"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--model-repository=", options.root, ": not a directory"));
   }
   if (options.clock == nullptr) options.clock = RealClock();
   return std::unique_ptr<ModelRepository>(
@@ -134,10 +132,8 @@ absl::StatusOr<std::unique_ptr<ServableModel>> ModelRepository::LoadVersion(
   absl::StatusOr<std::vector<std::vector<std::string>>> labels =
       LoadAllLabels(config, model_dir);
   if (!labels.ok()) return labels.status();
-  const int instances =
-      SchedulerOptionsFromConfig(config, config.name()).num_workers;
-  absl::StatusOr<std::unique_ptr<Model>> model = loader_->Load(
-      config, absl::StrCat(model_dir, "/", version), instances);
+  absl::StatusOr<std::unique_ptr<Model>> model =
+      loader_->Load(config, absl::StrCat(model_dir, "/", version));
   if (!model.ok()) return model.status();
   if (absl::Status s = WarmUp(config, model->get()); !s.ok()) return s;
   ServableModel::Options servable;
@@ -216,9 +212,8 @@ absl::StatusOr<std::shared_ptr<ServableModel>> ModelRepository::Get(
   if (wanted == -1) return entry.versions.rbegin()->second;
   auto v = entry.versions.find(wanted);
   if (v == entry.versions.end()) {
-    return absl::NotFoundError(absl::StrCat("model \"", name,
-                                            "\" has no ready version ",
-                                            version));
+    return absl::NotFoundError(
+        absl::StrCat("model \"", name, "\" has no ready version ", version));
   }
   return v->second;
 }

@@ -70,9 +70,9 @@ absl::Status CheckOutput(const inference::ModelOutput& spec, bool batched,
                          int64_t rows, const Tensor& output) {
   const std::string prefix = absl::StrCat("output \"", spec.name(), "\": ");
   if (output.dtype != spec.data_type()) {
-    return absl::InternalError(absl::StrCat(
-        prefix, "config declares ", ConfigName(spec.data_type()),
-        " but the model returned ", ConfigName(output.dtype)));
+    return absl::InternalError(
+        absl::StrCat(prefix, "config declares ", ConfigName(spec.data_type()),
+                     " but the model returned ", ConfigName(output.dtype)));
   }
   std::vector<int64_t> expected;
   if (batched) expected.push_back(rows);
@@ -96,12 +96,11 @@ OutputTensor SliceRows(const Tensor& output, bool batched, int64_t first,
   result.datatype = WireName(output.dtype);
   result.shape = output.shape;
   if (batched) result.shape[0] = count;
-  const size_t row_bytes =
-      static_cast<size_t>(RowElements(output, batched)) *
-      ElementSize(output.dtype);
+  const size_t row_bytes = static_cast<size_t>(RowElements(output, batched)) *
+                           ElementSize(output.dtype);
   const size_t offset = batched ? first * row_bytes : 0;
-  result.data.assign(output.data + offset, batched ? count * row_bytes
-                                                   : output.byte_size);
+  result.data.assign(output.data + offset,
+                     batched ? count * row_bytes : output.byte_size);
   return result;
 }
 
@@ -113,8 +112,8 @@ OutputTensor ClassifyRows(const Tensor& output, bool batched, int64_t first,
   OutputTensor result;
   result.name = name;
   result.datatype = "BYTES";
-  result.shape = batched ? std::vector<int64_t>{count, k}
-                         : std::vector<int64_t>{k};
+  result.shape =
+      batched ? std::vector<int64_t>{count, k} : std::vector<int64_t>{k};
   std::vector<int64_t> order(per_row);
   std::vector<double> scores(per_row);
   for (int64_t row = first; row < first + count; ++row) {

@@ -44,8 +44,8 @@ std::vector<std::string> DecodeBytesElements(const std::string& data) {
   size_t pos = 0;
   while (pos + 4 <= data.size()) {
     const auto* p = reinterpret_cast<const unsigned char*>(data.data() + pos);
-    const uint32_t length = p[0] | (p[1] << 8) | (p[2] << 16) |
-                            (static_cast<uint32_t>(p[3]) << 24);
+    const uint32_t length =
+        p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24);
     pos += 4;
     elements.push_back(data.substr(pos, length));
     pos += length;
@@ -66,9 +66,8 @@ inference::ModelOutput Spec(const std::string& name, inference::DataType type,
 // --- SliceRows ---------------------------------------------------------------
 
 TEST(SliceRowsTest, CopiesTheRequestedRowsOfABatch) {
-  const Tensor output =
-      MakeTensor<float>(inference::TYPE_FP32, {4, 3},
-                        {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
+  const Tensor output = MakeTensor<float>(
+      inference::TYPE_FP32, {4, 3}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
   OutputTensor slice = SliceRows(output, /*batched=*/true, /*first=*/1,
                                  /*count=*/2, "out");
   EXPECT_EQ(slice.name, "out");
@@ -109,7 +108,8 @@ TEST(SliceRowsTest, SliceOwnsItsBytes) {
   EXPECT_THAT(Values<uint8_t>(slice.data), ElementsAre(4));
 }
 
-// --- ClassifyRows --------------------------------------------------------------
+// --- ClassifyRows
+// --------------------------------------------------------------
 
 TEST(ClassifyRowsTest, ReturnsTopKPerRowWithLabels) {
   const Tensor output = MakeTensor<float>(
@@ -126,8 +126,8 @@ TEST(ClassifyRowsTest, ReturnsTopKPerRowWithLabels) {
 }
 
 TEST(ClassifyRowsTest, ClassifiesOnlyTheRequestedRows) {
-  const Tensor output = MakeTensor<float>(
-      inference::TYPE_FP32, {3, 2}, {1.0f, 2.0f, 4.0f, 3.0f, 5.0f, 6.0f});
+  const Tensor output = MakeTensor<float>(inference::TYPE_FP32, {3, 2},
+                                          {1.0f, 2.0f, 4.0f, 3.0f, 5.0f, 6.0f});
   OutputTensor classes =
       ClassifyRows(output, /*batched=*/true, /*first=*/1, /*count=*/1,
                    /*k=*/1, "out", {"x", "y"});
@@ -166,8 +166,8 @@ TEST(ClassifyRowsTest, NoLabelsAtAllGivesEmptyLabels) {
 }
 
 TEST(ClassifyRowsTest, BreaksTiesByLowerIndex) {
-  const Tensor output = MakeTensor<float>(
-      inference::TYPE_FP32, {1, 5}, {1.0f, 3.0f, 1.0f, 3.0f, 3.0f});
+  const Tensor output = MakeTensor<float>(inference::TYPE_FP32, {1, 5},
+                                          {1.0f, 3.0f, 1.0f, 3.0f, 3.0f});
   OutputTensor classes =
       ClassifyRows(output, /*batched=*/true, /*first=*/0, /*count=*/1,
                    /*k=*/4, "out", {"a", "b", "c", "d", "e"});
@@ -182,8 +182,7 @@ TEST(ClassifyRowsTest, UnbatchedOutputIsOneRowOfShapeK) {
       ClassifyRows(output, /*batched=*/false, /*first=*/0, /*count=*/1,
                    /*k=*/2, "out", {"a", "b", "c", "d"});
   EXPECT_THAT(classes.shape, ElementsAre(2));
-  EXPECT_THAT(DecodeBytesElements(classes.data),
-              ElementsAre("4:1:b", "3:3:d"));
+  EXPECT_THAT(DecodeBytesElements(classes.data), ElementsAre("4:1:b", "3:3:d"));
 }
 
 TEST(ClassifyRowsTest, RanksSignedIntegerScores) {
@@ -199,14 +198,14 @@ TEST(ClassifyRowsTest, RanksSignedIntegerScores) {
 TEST(ClassifyRowsTest, RanksInt64AndInt8Scores) {
   const Tensor wide =
       MakeTensor<int64_t>(inference::TYPE_INT64, {1, 2}, {3, 9});
-  EXPECT_THAT(DecodeBytesElements(
-                  ClassifyRows(wide, true, 0, 1, 1, "w", {}).data),
-              ElementsAre("9:1:"));
+  EXPECT_THAT(
+      DecodeBytesElements(ClassifyRows(wide, true, 0, 1, 1, "w", {}).data),
+      ElementsAre("9:1:"));
   const Tensor narrow =
       MakeTensor<int8_t>(inference::TYPE_INT8, {1, 2}, {-1, -5});
-  EXPECT_THAT(DecodeBytesElements(
-                  ClassifyRows(narrow, true, 0, 1, 1, "n", {}).data),
-              ElementsAre("-1:0:"));
+  EXPECT_THAT(
+      DecodeBytesElements(ClassifyRows(narrow, true, 0, 1, 1, "n", {}).data),
+      ElementsAre("-1:0:"));
 }
 
 TEST(ClassifyRowsTest, RanksUint8Scores) {
@@ -224,22 +223,23 @@ TEST(ClassifyRowsTest, RanksUint8Scores) {
 TEST(ClassifyRowsTest, RanksUnsignedWideIntegerScores) {
   const Tensor u16 =
       MakeTensor<uint16_t>(inference::TYPE_UINT16, {1, 3}, {1, 60000, 7});
-  EXPECT_THAT(DecodeBytesElements(
-                  ClassifyRows(u16, true, 0, 1, 1, "u16", {}).data),
-              ElementsAre("60000:1:"));
+  EXPECT_THAT(
+      DecodeBytesElements(ClassifyRows(u16, true, 0, 1, 1, "u16", {}).data),
+      ElementsAre("60000:1:"));
   const Tensor u32 =
       MakeTensor<uint32_t>(inference::TYPE_UINT32, {1, 3}, {1, 5, 3});
-  EXPECT_THAT(DecodeBytesElements(
-                  ClassifyRows(u32, true, 0, 1, 1, "u32", {}).data),
-              ElementsAre("5:1:"));
+  EXPECT_THAT(
+      DecodeBytesElements(ClassifyRows(u32, true, 0, 1, 1, "u32", {}).data),
+      ElementsAre("5:1:"));
   const Tensor u64 =
       MakeTensor<uint64_t>(inference::TYPE_UINT64, {1, 3}, {2, 1, 9});
-  EXPECT_THAT(DecodeBytesElements(
-                  ClassifyRows(u64, true, 0, 1, 1, "u64", {}).data),
-              ElementsAre("9:2:"));
+  EXPECT_THAT(
+      DecodeBytesElements(ClassifyRows(u64, true, 0, 1, 1, "u64", {}).data),
+      ElementsAre("9:2:"));
 }
 
-// --- CheckOutput -----------------------------------------------------------------
+// --- CheckOutput
+// -----------------------------------------------------------------
 
 TEST(CheckOutputTest, AcceptsMatchingBatchedOutput) {
   const Tensor output =
@@ -258,8 +258,7 @@ TEST(CheckOutputTest, VariableDimMatchesAnySize) {
 }
 
 TEST(CheckOutputTest, AcceptsMatchingUnbatchedOutput) {
-  const Tensor output =
-      MakeTensor<float>(inference::TYPE_FP32, {3}, {0, 0, 0});
+  const Tensor output = MakeTensor<float>(inference::TYPE_FP32, {3}, {0, 0, 0});
   EXPECT_TRUE(CheckOutput(Spec("out", inference::TYPE_FP32, {3}),
                           /*batched=*/false, /*rows=*/1, output)
                   .ok());

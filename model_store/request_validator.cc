@@ -44,9 +44,9 @@ absl::Status CheckShape(const inference::ModelConfig& config,
   for (size_t d = 0; d < expected.size(); ++d) {
     const int64_t dim = tensor.shape[d];
     if (dim < 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          prefix, "every dimension must be >= 1, got shape ",
-          ShapeString(tensor.shape)));
+      return absl::InvalidArgumentError(
+          absl::StrCat(prefix, "every dimension must be >= 1, got shape ",
+                       ShapeString(tensor.shape)));
     }
     if (expected[d] != -1 && dim != expected[d]) {
       return absl::InvalidArgumentError(
@@ -55,9 +55,9 @@ absl::Status CheckShape(const inference::ModelConfig& config,
     }
     const size_t limit = std::numeric_limits<int64_t>::max() / element_size;
     if (static_cast<size_t>(dim) > limit / elements) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          prefix, "shape ", ShapeString(tensor.shape),
-          " has too many elements"));
+      return absl::InvalidArgumentError(absl::StrCat(prefix, "shape ",
+                                                     ShapeString(tensor.shape),
+                                                     " has too many elements"));
     }
     elements *= static_cast<size_t>(dim);
   }
@@ -79,10 +79,10 @@ absl::Status CheckInput(const inference::ModelConfig& config,
     return s;
   }
   if (tensor.data.size() != byte_size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "input \"", tensor.name, "\": shape ", ShapeString(tensor.shape),
-        " of ", expected_type, " needs ", byte_size, " bytes, got ",
-        tensor.data.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("input \"", tensor.name, "\": shape ",
+                     ShapeString(tensor.shape), " of ", expected_type,
+                     " needs ", byte_size, " bytes, got ", tensor.data.size()));
   }
   return absl::OkStatus();
 }
@@ -139,10 +139,10 @@ absl::Status ResolveOutputs(const inference::ModelConfig& config,
                        "\" requested from model ", config.name()));
     }
     if (wanted.classify && wanted.classification < 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "output \"", wanted.name,
-          "\": parameter classification must be >= 1, got ",
-          wanted.classification));
+      return absl::InvalidArgumentError(
+          absl::StrCat("output \"", wanted.name,
+                       "\": parameter classification must be >= 1, got ",
+                       wanted.classification));
     }
     const inference::DataType type = config.output(index).data_type();
     if (wanted.classification > 0 &&
@@ -175,10 +175,10 @@ absl::StatusOr<ValidatedRequest> ValidateRequest(
     if (i == 0) {
       result.rows = tensor.shape[0];
     } else if (tensor.shape[0] != result.rows) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "input \"", tensor.name, "\": batch dimension ", tensor.shape[0],
-          " differs from input \"", result.inputs[0]->name, "\"'s ",
-          result.rows));
+      return absl::InvalidArgumentError(
+          absl::StrCat("input \"", tensor.name, "\": batch dimension ",
+                       tensor.shape[0], " differs from input \"",
+                       result.inputs[0]->name, "\"'s ", result.rows));
     }
     key = absl::HashOf(key, absl::MakeConstSpan(tensor.shape).subspan(1));
   }

@@ -25,10 +25,26 @@ inference::ModelConfig TestConfig() {
         name: "m"
         platform: "pytorch_libtorch"
         max_batch_size: 8
-        input { name: "x" data_type: TYPE_FP32 dims: [ -1, 3 ] }
-        input { name: "y" data_type: TYPE_INT64 dims: [ 2 ] }
-        output { name: "out" data_type: TYPE_FP32 dims: [ 3 ] }
-        output { name: "aux" data_type: TYPE_INT32 dims: [ 1 ] }
+        input {
+          name: "x"
+          data_type: TYPE_FP32
+          dims: [ -1, 3 ]
+        }
+        input {
+          name: "y"
+          data_type: TYPE_INT64
+          dims: [ 2 ]
+        }
+        output {
+          name: "out"
+          data_type: TYPE_FP32
+          dims: [ 3 ]
+        }
+        output {
+          name: "aux"
+          data_type: TYPE_INT32
+          dims: [ 1 ]
+        }
       )pb",
       &config));
   return config;
@@ -50,8 +66,8 @@ InputTensor Input(const std::string& name, const std::string& datatype,
   tensor.name = name;
   tensor.datatype = datatype;
   tensor.shape = std::move(shape);
-  auto storage =
-      std::make_shared<const std::string>(elements * ElementSizeOf(datatype), '\0');
+  auto storage = std::make_shared<const std::string>(
+      elements * ElementSizeOf(datatype), '\0');
   tensor.data = *storage;
   tensor.storage = std::move(storage);
   return tensor;
@@ -206,7 +222,8 @@ TEST(ValidateRequestTest, RejectsDuplicateInput) {
                 "input \"x\" is given more than once");
 }
 
-// --- Datatypes and shapes -----------------------------------------------------
+// --- Datatypes and shapes
+// -----------------------------------------------------
 
 TEST(ValidateRequestTest, RejectsWrongDatatype) {
   InferRequest request = ValidRequest();
@@ -306,10 +323,12 @@ TEST(ValidateRequestTest, RefusesMaxInt64Dim) {
   InferRequest request = ValidRequest(/*rows=*/1);
   request.inputs[0] = InputWithBytes(
       "x", "FP32", {1, std::numeric_limits<int64_t>::max(), 3}, 12);
-  ExpectInvalid(ValidateRequest(TestConfig(), request), "has too many elements");
+  ExpectInvalid(ValidateRequest(TestConfig(), request),
+                "has too many elements");
 }
 
-// --- Requested outputs --------------------------------------------------------
+// --- Requested outputs
+// --------------------------------------------------------
 
 TEST(ValidateRequestTest, RejectsUnknownRequestedOutput) {
   InferRequest request = ValidRequest();
@@ -373,7 +392,8 @@ TEST(ValidateRequestTest, AllowsRawFp16OutputWithoutClassification) {
   EXPECT_EQ(result->outputs[0].index, 2);
 }
 
-// --- Models without a batch dimension ------------------------------------------
+// --- Models without a batch dimension
+// ------------------------------------------
 
 inference::ModelConfig UnbatchedConfig() {
   inference::ModelConfig config = TestConfig();

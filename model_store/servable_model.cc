@@ -48,9 +48,13 @@ absl::StatusOr<std::unique_ptr<ServableModel>> ServableModel::Create(
   std::unique_ptr<ServableModel> servable(
       new ServableModel(std::move(options), std::move(model)));
   ServableModel* self = servable.get();
+  batching::BatchSchedulerOptions scheduler_options =
+      SchedulerOptionsFromConfig(self->config_, self->display_name_);
+  // One worker per execution instance the model was loaded with.
+  scheduler_options.num_workers = self->model_->instance_count();
   absl::StatusOr<std::unique_ptr<batching::BatchScheduler>> scheduler =
       batching::BatchScheduler::Create(
-          SchedulerOptionsFromConfig(self->config_, self->display_name_),
+          std::move(scheduler_options),
           [self](int worker, batching::Batch batch) {
             self->ExecuteBatch(worker, std::move(batch));
           },
@@ -94,15 +98,14 @@ void ServableModel::ExecuteBatch(int worker, batching::Batch batch) {
     inputs.push_back(
         AssembleInput(tasks, i, total_rows, config_.input(i).data_type()));
   }
-  absl::StatusOr<std::vector<Tensor>> outputs =
-      model_->Execute(worker, inputs);
+  absl::StatusOr<std::vector<Tensor>> outputs = model_->Execute(worker, inputs);
   absl::Status status = outputs.status();
   const bool batched = config_.max_batch_size() > 0;
   if (status.ok() &&
       static_cast<int>(outputs->size()) != config_.output_size()) {
-    status = absl::InternalError(
-        absl::StrCat("returned ", outputs->size(), " outputs, config declares ",
-                     config_.output_size()));
+    status = absl::InternalError(absl::StrCat("returned ", outputs->size(),
+                                              " outputs, config declares ",
+                                              config_.output_size()));
   }
   for (int i = 0; status.ok() && i < config_.output_size(); ++i) {
     status = CheckOutput(config_.output(i), batched, total_rows, (*outputs)[i]);
@@ -121,8 +124,8 @@ void ServableModel::ExecuteBatch(int worker, batching::Batch batch) {
 void ServableModel::FailBatch(const std::vector<Task*>& tasks,
                               const absl::Status& status) {
   const absl::Status failure(
-      status.code(), absl::StrCat("model ", display_name_, " failed: ",
-                                  status.message()));
+      status.code(),
+      absl::StrCat("model ", display_name_, " failed: ", status.message()));
   for (Task* task : tasks) task->Answer(failure);
 }
 
@@ -141,10 +144,9 @@ void ServableModel::AnswerTask(Task* task, const std::vector<Tensor>& outputs,
       const auto& labels = selection.index < static_cast<int>(labels_.size())
                                ? labels_[selection.index]
                                : kNoLabels;
-      response.outputs.push_back(ClassifyRows(output, batched, first_row,
-                                              task->rows(),
-                                              selection.classification, name,
-                                              labels));
+      response.outputs.push_back(
+          ClassifyRows(output, batched, first_row, task->rows(),
+                       selection.classification, name, labels));
     } else {
       response.outputs.push_back(
           SliceRows(output, batched, first_row, task->rows(), name));
@@ -153,8 +155,8 @@ void ServableModel::AnswerTask(Task* task, const std::vector<Tensor>& outputs,
   task->Answer(std::move(response));
 }
 
-Tensor ServableModel::AssembleInput(const std::vector<Task*>& tasks,
-                                    int index, int64_t total_rows,
+Tensor ServableModel::AssembleInput(const std::vector<Task*>& tasks, int index,
+                                    int64_t total_rows,
                                     inference::DataType dtype) {
   const InputTensor& head = *tasks.front()->validated().inputs[index];
   Tensor tensor;

@@ -27,7 +27,7 @@ class ServableModel {
     int64_t version = 1;
     // Labels per config output index, for classification; may be shorter.
     std::vector<std::vector<std::string>> labels;
-    Clock* clock = nullptr;  // must outlive this object; null: RealClock()
+    Clock* clock = nullptr;     // must outlive this object; null: RealClock()
     bool start_workers = true;  // false only in tests (see RunOnce)
   };
 

@@ -68,8 +68,17 @@ class DoublingModel : public Model {
 constexpr char kConfig[] = R"pb(
   name: "double"
   max_batch_size: 8
-  input { name: "x" data_type: TYPE_FP32 dims: [ 2 ] }
-  output { name: "y" data_type: TYPE_FP32 dims: [ 2 ] label_filename: "l" }
+  input {
+    name: "x"
+    data_type: TYPE_FP32
+    dims: [ 2 ]
+  }
+  output {
+    name: "y"
+    data_type: TYPE_FP32
+    dims: [ 2 ]
+    label_filename: "l"
+  }
   dynamic_batching { max_queue_delay_microseconds: 1000 }
 )pb";
 
@@ -77,7 +86,8 @@ class ServableModelTest : public ::testing::Test {
  protected:
   void SetUp() override {
     inference::ModelConfig config;
-    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(kConfig, &config));
+    ASSERT_TRUE(
+        google::protobuf::TextFormat::ParseFromString(kConfig, &config));
     ASSERT_TRUE(ValidateModelConfig("double", &config).ok());
     auto model = std::make_unique<DoublingModel>();
     model_ = model.get();
@@ -95,8 +105,8 @@ class ServableModelTest : public ::testing::Test {
   // Submits rows of x; the answer lands in results_[slot]. Returns where
   // the request's bytes live.
   const char* Submit(const std::vector<float>& values, size_t slot,
-              std::vector<RequestedOutput> outputs = {},
-              absl::Time deadline = absl::InfiniteFuture()) {
+                     std::vector<RequestedOutput> outputs = {},
+                     absl::Time deadline = absl::InfiniteFuture()) {
     auto bytes = std::make_shared<const std::string>(
         reinterpret_cast<const char*>(values.data()), values.size() * 4);
     InferRequest request;
@@ -224,8 +234,12 @@ TEST_F(ServableModelTest, ClassificationUsesTheOutputsLabels) {
   EXPECT_EQ(out.datatype, "BYTES");
   EXPECT_THAT(out.shape, ElementsAre(2, 1));
   // Two elements: "10:1:right" and "8:0:left", each length-prefixed.
-  EXPECT_EQ(out.data, std::string("\x0a\0\0\0" "10:1:right", 14) +
-                          std::string("\x08\0\0\0" "8:0:left", 12));
+  EXPECT_EQ(out.data, std::string("\x0a\0\0\0"
+                                  "10:1:right",
+                                  14) +
+                          std::string("\x08\0\0\0"
+                                      "8:0:left",
+                                      12));
 }
 
 TEST_F(ServableModelTest, DestructionAnswersEveryQueuedRequest) {

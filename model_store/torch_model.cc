@@ -3,6 +3,10 @@
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 #include <torch/script.h>
+#ifdef INFERD_WITH_CUDA
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
 
 #include <exception>
 #include <optional>
@@ -21,33 +25,55 @@ namespace {
 
 std::optional<at::ScalarType> ToScalarType(inference::DataType type) {
   switch (type) {
-    case inference::TYPE_BOOL: return at::kBool;
-    case inference::TYPE_UINT8: return at::kByte;
-    case inference::TYPE_INT8: return at::kChar;
-    case inference::TYPE_INT16: return at::kShort;
-    case inference::TYPE_INT32: return at::kInt;
-    case inference::TYPE_INT64: return at::kLong;
-    case inference::TYPE_FP16: return at::kHalf;
-    case inference::TYPE_FP32: return at::kFloat;
-    case inference::TYPE_FP64: return at::kDouble;
-    case inference::TYPE_BF16: return at::kBFloat16;
-    default: return std::nullopt;
+    case inference::TYPE_BOOL:
+      return at::kBool;
+    case inference::TYPE_UINT8:
+      return at::kByte;
+    case inference::TYPE_INT8:
+      return at::kChar;
+    case inference::TYPE_INT16:
+      return at::kShort;
+    case inference::TYPE_INT32:
+      return at::kInt;
+    case inference::TYPE_INT64:
+      return at::kLong;
+    case inference::TYPE_FP16:
+      return at::kHalf;
+    case inference::TYPE_FP32:
+      return at::kFloat;
+    case inference::TYPE_FP64:
+      return at::kDouble;
+    case inference::TYPE_BF16:
+      return at::kBFloat16;
+    default:
+      return std::nullopt;
   }
 }
 
 inference::DataType FromScalarType(at::ScalarType type) {
   switch (type) {
-    case at::kBool: return inference::TYPE_BOOL;
-    case at::kByte: return inference::TYPE_UINT8;
-    case at::kChar: return inference::TYPE_INT8;
-    case at::kShort: return inference::TYPE_INT16;
-    case at::kInt: return inference::TYPE_INT32;
-    case at::kLong: return inference::TYPE_INT64;
-    case at::kHalf: return inference::TYPE_FP16;
-    case at::kFloat: return inference::TYPE_FP32;
-    case at::kDouble: return inference::TYPE_FP64;
-    case at::kBFloat16: return inference::TYPE_BF16;
-    default: return inference::TYPE_INVALID;
+    case at::kBool:
+      return inference::TYPE_BOOL;
+    case at::kByte:
+      return inference::TYPE_UINT8;
+    case at::kChar:
+      return inference::TYPE_INT8;
+    case at::kShort:
+      return inference::TYPE_INT16;
+    case at::kInt:
+      return inference::TYPE_INT32;
+    case at::kLong:
+      return inference::TYPE_INT64;
+    case at::kHalf:
+      return inference::TYPE_FP16;
+    case at::kFloat:
+      return inference::TYPE_FP32;
+    case at::kDouble:
+      return inference::TYPE_FP64;
+    case at::kBFloat16:
+      return inference::TYPE_BF16;
+    default:
+      return inference::TYPE_INVALID;
   }
 }
 
@@ -63,30 +89,55 @@ std::optional<int> IndexSuffix(const std::string& name) {
   return std::nullopt;
 }
 
+// One execution instance: its own copy of the module, on its device, and on
+// a GPU its own CUDA stream.
+struct TorchInstance {
+  torch::jit::Module module;
+  c10::Device device = c10::Device(c10::kCPU);
+#ifdef INFERD_WITH_CUDA
+  std::optional<c10::cuda::CUDAStream> stream;
+#endif
+};
+
 class TorchModel final : public Model {
  public:
-  TorchModel(std::string name, std::vector<torch::jit::Module> modules,
+  TorchModel(std::string name, std::vector<TorchInstance> instances,
              std::vector<int> input_positions, std::vector<int> output_slots,
              std::vector<at::ScalarType> input_types)
       : name_(std::move(name)),
-        modules_(std::move(modules)),
+        instances_(std::move(instances)),
         input_positions_(std::move(input_positions)),
         output_slots_(std::move(output_slots)),
         input_types_(std::move(input_types)) {}
 
+  int instance_count() const override {
+    return static_cast<int>(instances_.size());
+  }
+
   absl::StatusOr<std::vector<Tensor>> Execute(
       int instance, const std::vector<Tensor>& inputs) override {
+    TorchInstance& target = instances_[instance];
     try {
       c10::InferenceMode inference_mode;
+#ifdef INFERD_WITH_CUDA
+      // Copies in, the forward pass and copies out all go on this instance's
+      // stream; the blocking copy out waits for this stream alone.
+      std::optional<c10::cuda::CUDAStreamGuard> on_stream;
+      if (target.stream) on_stream.emplace(*target.stream);
+#endif
       std::vector<c10::IValue> args(input_positions_.size());
       for (size_t i = 0; i < inputs.size(); ++i) {
         // The model only reads its inputs; from_blob wraps the request's
-        // bytes without copying them.
-        args[input_positions_[i]] = torch::from_blob(
-            const_cast<char*>(inputs[i].data), inputs[i].shape,
-            torch::TensorOptions().dtype(input_types_[i]));
+        // bytes without copying them (on a GPU: one copy to the device).
+        at::Tensor tensor =
+            torch::from_blob(const_cast<char*>(inputs[i].data), inputs[i].shape,
+                             torch::TensorOptions().dtype(input_types_[i]));
+        if (!target.device.is_cpu()) {
+          tensor = tensor.to(target.device, /*non_blocking=*/true);
+        }
+        args[input_positions_[i]] = std::move(tensor);
       }
-      c10::IValue result = modules_[instance].forward(std::move(args));
+      c10::IValue result = target.module.forward(std::move(args));
       return CollectOutputs(result);
     } catch (const std::exception& e) {
       return absl::InternalError(absl::StrCat("forward() threw: ", e.what()));
@@ -94,7 +145,8 @@ class TorchModel final : public Model {
   }
 
  private:
-  absl::StatusOr<std::vector<Tensor>> CollectOutputs(const c10::IValue& result) {
+  absl::StatusOr<std::vector<Tensor>> CollectOutputs(
+      const c10::IValue& result) {
     std::vector<at::Tensor> returned;
     if (result.isTensor()) {
       returned.push_back(result.toTensor());
@@ -109,9 +161,9 @@ class TorchModel final : public Model {
     } else if (result.isTensorList()) {
       for (const at::Tensor& t : result.toTensorVector()) returned.push_back(t);
     } else {
-      return absl::InternalError(absl::StrCat(
-          "forward() returned ", result.tagKind(),
-          "; expected a tensor or a tuple of tensors"));
+      return absl::InternalError(
+          absl::StrCat("forward() returned ", result.tagKind(),
+                       "; expected a tensor or a tuple of tensors"));
     }
     std::vector<Tensor> outputs;
     for (int slot : output_slots_) {
@@ -134,8 +186,8 @@ class TorchModel final : public Model {
   }
 
   const std::string name_;
-  // One module per execution instance; instance i is used by one worker.
-  std::vector<torch::jit::Module> modules_;
+  // Instance i is used by worker i alone.
+  std::vector<TorchInstance> instances_;
   // forward() argument position (self excluded) of each config input.
   const std::vector<int> input_positions_;
   // Index in forward()'s returned tuple of each config output.
@@ -192,9 +244,10 @@ std::vector<int> MapOutputs(const inference::ModelConfig& config) {
   return slots;
 }
 
-absl::StatusOr<torch::jit::Module> LoadModule(const std::string& path) {
+absl::StatusOr<torch::jit::Module> LoadModule(const std::string& path,
+                                              c10::Device device) {
   try {
-    torch::jit::Module module = torch::jit::load(path, torch::kCPU);
+    torch::jit::Module module = torch::jit::load(path, device);
     module.eval();
     try {
       return torch::jit::freeze(module);
@@ -222,19 +275,100 @@ void ApplyThreadParameters(const inference::ModelConfig& config) {
   if (intra > 0 || inter > 0) ConfigureTorchThreads(intra, inter);
 }
 
+#ifdef INFERD_WITH_CUDA
+constexpr bool kBuiltWithCuda = true;
+#else
+constexpr bool kBuiltWithCuda = false;
+#endif
+
+// The GPUs of a KIND_GPU group: its `gpus`, or every device when empty.
+absl::StatusOr<std::vector<int>> GroupGpus(
+    const inference::ModelInstanceGroup& group, const std::string& where) {
+  if (!kBuiltWithCuda) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where,
+        ".kind: KIND_GPU requested, but this build of inferd has no CUDA "
+        "support (LibTorch without CUDA); use KIND_CPU"));
+  }
+  const int devices = static_cast<int>(torch::cuda::device_count());
+  if (devices == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ".kind: KIND_GPU requested, but no CUDA device is available"));
+  }
+  std::vector<int> gpus(group.gpus().begin(), group.gpus().end());
+  if (gpus.empty()) {
+    for (int d = 0; d < devices; ++d) gpus.push_back(d);
+  }
+  for (int gpu : gpus) {
+    if (gpu < 0 || gpu >= devices) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".gpus: GPU ", gpu, " does not exist (", devices,
+                       " CUDA devices)"));
+    }
+  }
+  return gpus;
+}
+
+// One device per execution instance, from the config's instance groups:
+// KIND_CPU gives `count` CPU instances, KIND_GPU `count` per listed GPU,
+// KIND_AUTO is KIND_GPU where CUDA is available and KIND_CPU elsewhere.
+absl::StatusOr<std::vector<c10::Device>> ResolveDevices(
+    const inference::ModelConfig& config) {
+  std::vector<c10::Device> devices;
+  for (int i = 0; i < config.instance_group_size(); ++i) {
+    const auto& group = config.instance_group(i);
+    const int count = std::max(1, group.count());
+    const bool gpu =
+        group.kind() == inference::ModelInstanceGroup::KIND_GPU ||
+        (group.kind() == inference::ModelInstanceGroup::KIND_AUTO &&
+         kBuiltWithCuda && torch::cuda::is_available());
+    if (!gpu) {
+      devices.insert(devices.end(), count, c10::Device(c10::kCPU));
+      continue;
+    }
+    absl::StatusOr<std::vector<int>> gpus =
+        GroupGpus(group, absl::StrCat("instance_group[", i, "]"));
+    if (!gpus.ok()) return gpus.status();
+    for (int g : *gpus) {
+      devices.insert(devices.end(), count,
+                     c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(g)));
+    }
+  }
+  if (devices.empty()) devices.emplace_back(c10::kCPU);
+  return devices;
+}
+
+absl::StatusOr<std::vector<TorchInstance>> LoadInstances(
+    const inference::ModelConfig& config, const std::string& path) {
+  absl::StatusOr<std::vector<c10::Device>> devices = ResolveDevices(config);
+  if (!devices.ok()) return devices.status();
+  std::vector<TorchInstance> instances;
+  for (const c10::Device& device : *devices) {
+    absl::StatusOr<torch::jit::Module> module = LoadModule(path, device);
+    if (!module.ok()) return module.status();
+    TorchInstance instance{std::move(*module), device};
+#ifdef INFERD_WITH_CUDA
+    if (device.is_cuda()) {
+      instance.stream = c10::cuda::getStreamFromPool(/*isHighPriority=*/false,
+                                                     device.index());
+    }
+#endif
+    instances.push_back(std::move(instance));
+  }
+  return instances;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Model>> TorchModelLoader::Load(
-    const inference::ModelConfig& config, const std::string& version_dir,
-    int instances) {
+    const inference::ModelConfig& config, const std::string& version_dir) {
   std::vector<at::ScalarType> input_types;
   for (int i = 0; i < config.input_size(); ++i) {
     std::optional<at::ScalarType> type =
         ToScalarType(config.input(i).data_type());
     if (!type) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "input[", i, "].data_type: ",
-          ConfigName(config.input(i).data_type()),
+          "input[", i, "].data_type: ", ConfigName(config.input(i).data_type()),
           " has no LibTorch equivalent"));
     }
     input_types.push_back(*type);
@@ -244,23 +378,19 @@ absl::StatusOr<std::unique_ptr<Model>> TorchModelLoader::Load(
                                ? "model.pt"
                                : config.default_model_filename();
   const std::string path = absl::StrCat(version_dir, "/", file);
-  std::vector<torch::jit::Module> modules;
-  for (int i = 0; i < std::max(1, instances); ++i) {
-    absl::StatusOr<torch::jit::Module> module = LoadModule(path);
-    if (!module.ok()) return module.status();
-    modules.push_back(std::move(*module));
-  }
+  absl::StatusOr<std::vector<TorchInstance>> instances =
+      LoadInstances(config, path);
+  if (!instances.ok()) return instances.status();
   absl::StatusOr<std::vector<int>> positions;
   try {
-    positions = MapInputs(config, modules.front());
+    positions = MapInputs(config, instances->front().module);
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": has no usable forward(): ", e.what()));
   }
   if (!positions.ok()) return positions.status();
-  return std::make_unique<TorchModel>(config.name(), std::move(modules),
-                                      std::move(*positions),
-                                      MapOutputs(config),
+  return std::make_unique<TorchModel>(config.name(), std::move(*instances),
+                                      std::move(*positions), MapOutputs(config),
                                       std::move(input_types));
 }
 

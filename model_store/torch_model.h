@@ -21,8 +21,8 @@ class TorchModelLoader final : public ModelLoader {
  public:
   // Loads `version_dir`/<default_model_filename or model.pt>.
   absl::StatusOr<std::unique_ptr<Model>> Load(
-      const inference::ModelConfig& config, const std::string& version_dir,
-      int instances) override;
+      const inference::ModelConfig& config,
+      const std::string& version_dir) override;
 };
 
 // Sets LibTorch's process-wide thread pools: `intra_op` threads per operator

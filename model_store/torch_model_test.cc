@@ -43,7 +43,8 @@ inference::ModelConfig LoadConfig(const std::string& repo,
   return parsed.ok() ? parsed->config : inference::ModelConfig();
 }
 
-Tensor FloatTensor(const std::vector<float>& values, std::vector<int64_t> shape) {
+Tensor FloatTensor(const std::vector<float>& values,
+                   std::vector<int64_t> shape) {
   Tensor t;
   t.dtype = inference::TYPE_FP32;
   t.shape = std::move(shape);
@@ -55,7 +56,8 @@ Tensor FloatTensor(const std::vector<float>& values, std::vector<int64_t> shape)
 // Counts how the wrapped model is called: batches and their rows.
 class CountingModel : public Model {
  public:
-  explicit CountingModel(std::unique_ptr<Model> inner) : inner_(std::move(inner)) {}
+  explicit CountingModel(std::unique_ptr<Model> inner)
+      : inner_(std::move(inner)) {}
   absl::StatusOr<std::vector<Tensor>> Execute(
       int instance, const std::vector<Tensor>& inputs) override {
     batch_rows.push_back(inputs[0].shape[0]);
@@ -70,7 +72,8 @@ class CountingModel : public Model {
 class TorchModelTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (Models().empty()) GTEST_FAIL() << "INFERD_TEST_MODELS is not set; run through ctest";
+    if (Models().empty())
+      GTEST_FAIL() << "INFERD_TEST_MODELS is not set; run through ctest";
     good_ = Models() + "/good";
   }
   std::string good_;
@@ -79,9 +82,10 @@ class TorchModelTest : public ::testing::Test {
 
 TEST_F(TorchModelTest, IrisReproducesTheTrainingScriptsOutputs) {
   inference::ModelConfig config = LoadConfig(good_, "iris");
-  auto model = loader_.Load(config, good_ + "/iris/1", 1);
+  auto model = loader_.Load(config, good_ + "/iris/1");
   ASSERT_TRUE(model.ok()) << model.status();
-  std::vector<float> features = ReadFloats(good_ + "/iris/1/validation/features.bin");
+  std::vector<float> features =
+      ReadFloats(good_ + "/iris/1/validation/features.bin");
   std::vector<float> expected =
       ReadFloats(good_ + "/iris/1/validation/probabilities.bin");
   // 150 rows in chunks of the config's max_batch_size.
@@ -95,14 +99,15 @@ TEST_F(TorchModelTest, IrisReproducesTheTrainingScriptsOutputs) {
     ASSERT_EQ(p.shape, (std::vector<int64_t>{50, 3}));
     const float* got = reinterpret_cast<const float*>(p.data);
     for (int i = 0; i < 150; ++i) {
-      EXPECT_NEAR(got[i], expected[first * 3 + i], 1e-5) << "value " << first * 3 + i;
+      EXPECT_NEAR(got[i], expected[first * 3 + i], 1e-5)
+          << "value " << first * 3 + i;
     }
   }
 }
 
 TEST_F(TorchModelTest, BatchedExecutionEqualsRequestsRunOneByOne) {
   inference::ModelConfig config = LoadConfig(good_, "mlp");
-  auto loaded = loader_.Load(config, good_ + "/mlp/1", 1);
+  auto loaded = loader_.Load(config, good_ + "/mlp/1");
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   auto counting = std::make_unique<CountingModel>(std::move(*loaded));
   CountingModel* counter = counting.get();
@@ -127,10 +132,11 @@ TEST_F(TorchModelTest, BatchedExecutionEqualsRequestsRunOneByOne) {
     x.shape = {rows[i], 256};
     x.data = *inputs[i];
     request.inputs.push_back(x);
-    (*servable)->Infer(std::move(request), [out](absl::StatusOr<InferResponse> r) {
-      ASSERT_TRUE(r.ok()) << r.status();
-      *out = r->outputs[0].data;
-    });
+    (*servable)->Infer(std::move(request),
+                       [out](absl::StatusOr<InferResponse> r) {
+                         ASSERT_TRUE(r.ok()) << r.status();
+                         *out = r->outputs[0].data;
+                       });
   };
   for (size_t i = 0; i < rows.size(); ++i) {
     std::vector<float> values(rows[i] * 256);
@@ -160,12 +166,13 @@ TEST_F(TorchModelTest, BatchedExecutionEqualsRequestsRunOneByOne) {
 
 TEST_F(TorchModelTest, ModelThatThrowsBecomesInternalWithTheCause) {
   inference::ModelConfig config = LoadConfig(good_, "thrower");
-  auto model = loader_.Load(config, good_ + "/thrower/1", 1);
+  auto model = loader_.Load(config, good_ + "/thrower/1");
   ASSERT_TRUE(model.ok()) << model.status();
   std::vector<float> bad = {-1, 0};
   auto outputs = (*model)->Execute(0, {FloatTensor(bad, {1, 2})});
   EXPECT_EQ(outputs.status().code(), absl::StatusCode::kInternal);
-  EXPECT_THAT(outputs.status().message(), HasSubstr("negative input not allowed"));
+  EXPECT_THAT(outputs.status().message(),
+              HasSubstr("negative input not allowed"));
   std::vector<float> good = {1, 2};
   outputs = (*model)->Execute(0, {FloatTensor(good, {1, 2})});
   ASSERT_TRUE(outputs.ok());
@@ -173,8 +180,10 @@ TEST_F(TorchModelTest, ModelThatThrowsBecomesInternalWithTheCause) {
 
 TEST_F(TorchModelTest, EachInstanceRunsItsOwnCopy) {
   inference::ModelConfig config = LoadConfig(good_, "thrower");
-  auto model = loader_.Load(config, good_ + "/thrower/1", 3);
+  config.mutable_instance_group(0)->set_count(3);
+  auto model = loader_.Load(config, good_ + "/thrower/1");
   ASSERT_TRUE(model.ok()) << model.status();
+  ASSERT_EQ((*model)->instance_count(), 3);
   std::vector<float> x = {1, 2};
   for (int instance = 0; instance < 3; ++instance) {
     auto outputs = (*model)->Execute(instance, {FloatTensor(x, {1, 2})});
@@ -182,23 +191,45 @@ TEST_F(TorchModelTest, EachInstanceRunsItsOwnCopy) {
   }
 }
 
+TEST_F(TorchModelTest, GpuInstanceGroupWithoutCudaIsRefusedClearly) {
+  if (TorchHasCuda()) GTEST_SKIP() << "this machine has CUDA";
+  inference::ModelConfig config = LoadConfig(good_, "thrower");
+  config.mutable_instance_group(0)->set_kind(
+      inference::ModelInstanceGroup::KIND_GPU);
+  auto model = loader_.Load(config, good_ + "/thrower/1");
+  EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(model.status().message(),
+              HasSubstr("instance_group[0].kind: KIND_GPU requested, but"));
+}
+
+TEST_F(TorchModelTest, AutoInstanceGroupFallsBackToCpuWithoutCuda) {
+  if (TorchHasCuda()) GTEST_SKIP() << "this machine has CUDA";
+  inference::ModelConfig config = LoadConfig(good_, "thrower");
+  config.mutable_instance_group(0)->set_kind(
+      inference::ModelInstanceGroup::KIND_AUTO);
+  config.mutable_instance_group(0)->set_count(2);
+  auto model = loader_.Load(config, good_ + "/thrower/1");
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ((*model)->instance_count(), 2);
+}
+
 TEST_F(TorchModelTest, LoadErrorsNameTheProblem) {
   const std::string broken = Models() + "/broken";
   inference::ModelConfig config = LoadConfig(broken, "broken_archive");
-  auto model = loader_.Load(config, broken + "/broken_archive/1", 1);
+  auto model = loader_.Load(config, broken + "/broken_archive/1");
   EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(model.status().message(),
               HasSubstr("not a loadable TorchScript archive"));
 
   config = LoadConfig(broken, "broken_input_name");
-  model = loader_.Load(config, broken + "/broken_input_name/1", 1);
+  model = loader_.Load(config, broken + "/broken_input_name/1");
   EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(model.status().message(),
               HasSubstr("input[0].name: \"features\" matches no argument of "
                         "the model's forward(x)"));
 
   config = LoadConfig(broken, "broken_shape");
-  model = loader_.Load(config, broken + "/broken_shape/1", 1);
+  model = loader_.Load(config, broken + "/broken_shape/1");
   ASSERT_TRUE(model.ok());  // loads, but contradicts its config:
   absl::Status warm = WarmUp(config, model->get());
   EXPECT_EQ(warm.code(), absl::StatusCode::kInvalidArgument);
@@ -208,7 +239,7 @@ TEST_F(TorchModelTest, LoadErrorsNameTheProblem) {
 
 TEST_F(TorchModelTest, MissingModelFileIsReported) {
   inference::ModelConfig config = LoadConfig(good_, "iris");
-  auto model = loader_.Load(config, good_ + "/iris/999", 1);
+  auto model = loader_.Load(config, good_ + "/iris/999");
   EXPECT_FALSE(model.ok());
   EXPECT_THAT(model.status().message(), HasSubstr("iris/999/model.pt"));
 }

@@ -40,11 +40,10 @@ TEST(NormalizeFlagNamesTest, SingleDashFlag) {
 }
 
 TEST(NormalizeFlagNamesTest, LeavesArgumentsAfterDoubleDashAlone) {
-  EXPECT_THAT(
-      Normalize({"inferd", "--grpc-port=1", "--", "--model-repository=/x-y",
-                 "-a-b"}),
-      ElementsAre("inferd", "--grpc_port=1", "--", "--model-repository=/x-y",
-                  "-a-b"));
+  EXPECT_THAT(Normalize({"inferd", "--grpc-port=1", "--",
+                         "--model-repository=/x-y", "-a-b"}),
+              ElementsAre("inferd", "--grpc_port=1", "--",
+                          "--model-repository=/x-y", "-a-b"));
 }
 
 TEST(NormalizeFlagNamesTest, LeavesProgramNameAlone) {

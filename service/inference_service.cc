@@ -40,7 +40,9 @@ class InferReactor final : public grpc::ServerUnaryReactor {
                inference::ModelInferResponse* response)
       : model_(std::move(model)), response_(response) {}
 
-  void OnCancel() override { cancelled_.store(true, std::memory_order_relaxed); }
+  void OnCancel() override {
+    cancelled_.store(true, std::memory_order_relaxed);
+  }
   void OnDone() override { delete this; }
 
   void Answer(absl::StatusOr<InferResponse> result) {
@@ -58,10 +60,10 @@ class InferReactor final : public grpc::ServerUnaryReactor {
   std::atomic<bool> cancelled_{false};
 };
 
-void FillTensorMetadata(
-    const std::string& name, inference::DataType type,
-    const google::protobuf::RepeatedField<int64_t>& dims, bool batched,
-    inference::ModelMetadataResponse::TensorMetadata* out) {
+void FillTensorMetadata(const std::string& name, inference::DataType type,
+                        const google::protobuf::RepeatedField<int64_t>& dims,
+                        bool batched,
+                        inference::ModelMetadataResponse::TensorMetadata* out) {
   out->set_name(name);
   out->set_datatype(WireName(type));
   if (batched) out->add_shape(-1);
@@ -196,11 +198,11 @@ InferenceService::ModelStreamInfer(grpc::CallbackServerContext*) {
   return new UnimplementedStream();
 }
 
-#define INFERD_UNIMPLEMENTED_RPC(Rpc)                                  \
-  grpc::ServerUnaryReactor* InferenceService::Rpc(                     \
-      grpc::CallbackServerContext* context,                            \
-      const inference::Rpc##Request*, inference::Rpc##Response*) {     \
-    return Unimplemented(context, #Rpc);                               \
+#define INFERD_UNIMPLEMENTED_RPC(Rpc)                                       \
+  grpc::ServerUnaryReactor* InferenceService::Rpc(                          \
+      grpc::CallbackServerContext* context, const inference::Rpc##Request*, \
+      inference::Rpc##Response*) {                                          \
+    return Unimplemented(context, #Rpc);                                    \
   }
 
 INFERD_UNIMPLEMENTED_RPC(ModelStatistics)

@@ -28,9 +28,8 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", address,
-                     " (address in use or not available?)"));
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", address, " (address in use or not available?)"));
   }
   server->UpdateHealth();
   return server;
@@ -40,8 +39,7 @@ InferenceServer::~InferenceServer() { Shutdown(); }
 
 void InferenceServer::UpdateHealth() {
   const bool ready = !shut_down_ && repository_->AllReady();
-  grpc::HealthCheckServiceInterface* health =
-      server_->GetHealthCheckService();
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   if (health == nullptr) return;
   health->SetServingStatus(ready);
   health->SetServingStatus("inference.GRPCInferenceService", ready);

@@ -67,16 +67,17 @@ int64_t ElementCount(const google::protobuf::RepeatedField<int64_t>& shape) {
   return count;
 }
 
-absl::Status DecodeTyped(const inference::ModelInferRequest::InferInputTensor& in,
-                         InputTensor* out) {
+absl::Status DecodeTyped(
+    const inference::ModelInferRequest::InferInputTensor& in,
+    InputTensor* out) {
   absl::StatusOr<std::pair<std::string, size_t>> packed =
       PackContents(in.name(), in.datatype(), in.contents());
   if (!packed.ok()) return packed.status();
   const int64_t expected = ElementCount(in.shape());
   if (expected >= 0 && static_cast<int64_t>(packed->second) != expected) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "input \"", in.name(), "\": contents has ", packed->second,
-        " values, shape needs ", expected));
+    return absl::InvalidArgumentError(
+        absl::StrCat("input \"", in.name(), "\": contents has ", packed->second,
+                     " values, shape needs ", expected));
   }
   auto storage = std::make_shared<const std::string>(std::move(packed->first));
   out->data = *storage;
@@ -113,10 +114,10 @@ absl::Status DecodeInferRequest(const inference::ModelInferRequest& request,
     tensor.shape.assign(in.shape().begin(), in.shape().end());
     const bool typed = in.has_contents() && HasTypedContents(in.contents());
     if (raw && typed) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "input \"", in.name(),
-          "\": has typed contents, but the request also uses "
-          "raw_input_contents; use one or the other"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("input \"", in.name(),
+                       "\": has typed contents, but the request also uses "
+                       "raw_input_contents; use one or the other"));
     }
     if (raw) {
       tensor.data = request.raw_input_contents(i);

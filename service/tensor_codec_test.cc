@@ -53,7 +53,8 @@ void ExpectInvalid(const absl::Status& status, const std::string& substring) {
   EXPECT_THAT(std::string(status.message()), HasSubstr(substring));
 }
 
-// --- Request metadata and raw inputs -------------------------------------------
+// --- Request metadata and raw inputs
+// -------------------------------------------
 
 TEST(DecodeInferRequestTest, CopiesModelNameVersionAndId) {
   inference::ModelInferRequest request;
@@ -126,7 +127,9 @@ TEST(DecodeInferRequestTest, RejectsMoreRawEntriesThanInputs) {
 TEST(DecodeInferRequestTest, RejectsRawMixedWithTypedContents) {
   inference::ModelInferRequest request;
   AddInput(&request, "a", "FP32", {1});
-  AddInput(&request, "b", "FP32", {1})->mutable_contents()->add_fp32_contents(1);
+  AddInput(&request, "b", "FP32", {1})
+      ->mutable_contents()
+      ->add_fp32_contents(1);
   request.add_raw_input_contents(std::string(4, '\0'));
   request.add_raw_input_contents(std::string(4, '\0'));
   InferRequest decoded;
@@ -135,7 +138,8 @@ TEST(DecodeInferRequestTest, RejectsRawMixedWithTypedContents) {
                 "raw_input_contents");
 }
 
-// --- Typed contents ---------------------------------------------------------------
+// --- Typed contents
+// ---------------------------------------------------------------
 
 TEST(DecodeInferRequestTest, PacksBool) {
   inference::ModelInferRequest request;
@@ -227,24 +231,28 @@ TEST(DecodeInferRequestTest, PacksFp64) {
   auto* c = AddInput(&request, "t", "FP64", {2})->mutable_contents();
   c->add_fp64_contents(1.5);   // 0x3ff8000000000000
   c->add_fp64_contents(-2.0);  // 0xc000000000000000
-  EXPECT_EQ(DecodeOneTyped(request),
-            Bytes({0, 0, 0, 0, 0, 0, 0xf8, 0x3f,  //
-                   0, 0, 0, 0, 0, 0, 0, 0xc0}));
+  EXPECT_EQ(DecodeOneTyped(request), Bytes({0, 0, 0, 0, 0, 0, 0xf8, 0x3f,  //
+                                            0, 0, 0, 0, 0, 0, 0, 0xc0}));
 }
 
-TEST(DecodeInferRequestTest, RejectsTypedIntegersOutOfRangeInsteadOfTruncating) {
+TEST(DecodeInferRequestTest,
+     RejectsTypedIntegersOutOfRangeInsteadOfTruncating) {
   const std::vector<std::pair<std::string, int>> cases = {
       {"INT8", 300}, {"INT8", -129}, {"INT16", 40000}};
   for (const auto& [type, value] : cases) {
     inference::ModelInferRequest request;
-    AddInput(&request, "x", type, {1})->mutable_contents()->add_int_contents(value);
+    AddInput(&request, "x", type, {1})
+        ->mutable_contents()
+        ->add_int_contents(value);
     InferRequest decoded;
     ExpectInvalid(DecodeInferRequest(request, &decoded),
                   "input \"x\": value " + std::to_string(value) +
                       " is out of range for " + type);
   }
   inference::ModelInferRequest request;
-  AddInput(&request, "u", "UINT8", {1})->mutable_contents()->add_uint_contents(256);
+  AddInput(&request, "u", "UINT8", {1})
+      ->mutable_contents()
+      ->add_uint_contents(256);
   InferRequest decoded;
   ExpectInvalid(DecodeInferRequest(request, &decoded),
                 "value 256 is out of range for UINT8");
@@ -252,8 +260,12 @@ TEST(DecodeInferRequestTest, RejectsTypedIntegersOutOfRangeInsteadOfTruncating) 
 
 TEST(DecodeInferRequestTest, TypedInputsKeepTheirOwnStorage) {
   inference::ModelInferRequest request;
-  AddInput(&request, "a", "INT32", {1})->mutable_contents()->add_int_contents(7);
-  AddInput(&request, "b", "INT32", {1})->mutable_contents()->add_int_contents(9);
+  AddInput(&request, "a", "INT32", {1})
+      ->mutable_contents()
+      ->add_int_contents(7);
+  AddInput(&request, "b", "INT32", {1})
+      ->mutable_contents()
+      ->add_int_contents(9);
   InferRequest decoded;
   ASSERT_TRUE(DecodeInferRequest(request, &decoded).ok());
   ASSERT_EQ(decoded.inputs.size(), 2u);
@@ -284,25 +296,31 @@ TEST(DecodeInferRequestTest, RejectsTypedValuesInTheWrongField) {
 
 TEST(DecodeInferRequestTest, RejectsTypedFp16) {
   inference::ModelInferRequest request;
-  AddInput(&request, "h", "FP16", {1})->mutable_contents()->add_fp32_contents(1);
+  AddInput(&request, "h", "FP16", {1})
+      ->mutable_contents()
+      ->add_fp32_contents(1);
   InferRequest decoded;
   absl::Status status = DecodeInferRequest(request, &decoded);
-  ExpectInvalid(status, "input \"h\": datatype FP16 cannot be sent as typed "
-                        "contents");
+  ExpectInvalid(status,
+                "input \"h\": datatype FP16 cannot be sent as typed "
+                "contents");
   EXPECT_THAT(std::string(status.message()),
               HasSubstr("send it in raw_input_contents"));
 }
 
 TEST(DecodeInferRequestTest, RejectsTypedBf16) {
   inference::ModelInferRequest request;
-  AddInput(&request, "b", "BF16", {1})->mutable_contents()->add_fp32_contents(1);
+  AddInput(&request, "b", "BF16", {1})
+      ->mutable_contents()
+      ->add_fp32_contents(1);
   InferRequest decoded;
   ExpectInvalid(DecodeInferRequest(request, &decoded),
                 "input \"b\": datatype BF16 cannot be sent as typed contents; "
                 "send it in raw_input_contents");
 }
 
-// --- Requested outputs --------------------------------------------------------------
+// --- Requested outputs
+// --------------------------------------------------------------
 
 TEST(DecodeInferRequestTest, RequestedOutputsKeepNamesAndOrder) {
   inference::ModelInferRequest request;
@@ -333,7 +351,8 @@ TEST(DecodeInferRequestTest, ParsesClassificationParameter) {
   EXPECT_EQ(decoded.outputs[1].classification, 0);
 }
 
-// --- EncodeInferResponse --------------------------------------------------------------
+// --- EncodeInferResponse
+// --------------------------------------------------------------
 
 TEST(EncodeInferResponseTest, MovesOutputsToRawContentsAndEchoesIds) {
   InferResponse response;

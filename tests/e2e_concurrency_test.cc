@@ -77,7 +77,7 @@ class GatedModel : public Model {
 class GatedLoader : public ModelLoader {
  public:
   absl::StatusOr<std::unique_ptr<Model>> Load(const inference::ModelConfig&,
-                                              const std::string&, int) override {
+                                              const std::string&) override {
     auto model = std::make_unique<GatedModel>();
     model_ = model.get();
     return model;
@@ -103,7 +103,8 @@ struct AsyncCall {
   grpc::ClientContext context;
   inference::ModelInferResponse response;
   grpc::Status status;
-  std::unique_ptr<grpc::ClientAsyncResponseReader<inference::ModelInferResponse>>
+  std::unique_ptr<
+      grpc::ClientAsyncResponseReader<inference::ModelInferResponse>>
       reader;
 };
 
@@ -116,7 +117,8 @@ void SendAll(TestServer& server, grpc::CompletionQueue* queue, int first,
     AddRawInput(&request, "x", "FP32", {1, 1},
                 RawBytes(std::vector<float>{static_cast<float>(i)}));
     auto call = std::make_unique<AsyncCall>();
-    call->reader = server.stub().AsyncModelInfer(&call->context, request, queue);
+    call->reader =
+        server.stub().AsyncModelInfer(&call->context, request, queue);
     call->reader->Finish(&call->response, &call->status, call.get());
     calls->push_back(std::move(call));
   }

@@ -20,7 +20,8 @@ constexpr int kClasses = 3;
 class IrisParityTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (TestModels("good").empty()) GTEST_FAIL() << "INFERD_TEST_MODELS is not set; run through ctest";
+    if (TestModels("good").empty())
+      GTEST_FAIL() << "INFERD_TEST_MODELS is not set; run through ctest";
     const std::string dir = TestModels("good") + "/iris/1/validation/";
     features_ = FromRaw<float>(ReadFileOrDie(dir + "features.bin"));
     expected_ = FromRaw<float>(ReadFileOrDie(dir + "probabilities.bin"));
@@ -43,7 +44,8 @@ class IrisParityTest : public ::testing::Test {
                 RawBytes(rows));
     inference::ModelInferResponse response;
     grpc::ClientContext context;
-    grpc::Status status = server_->stub().ModelInfer(&context, request, &response);
+    grpc::Status status =
+        server_->stub().ModelInfer(&context, request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     if (!status.ok()) return {};
     return FromRaw<float>(response.raw_output_contents(0));
@@ -87,7 +89,8 @@ TEST_F(IrisParityTest, ConcurrentRequestsBatchedTogetherMatchEagerPyTorch) {
   std::vector<std::vector<float>> answers(rows_);
   for (int client = 0; client < 6; ++client) {
     clients.emplace_back([&, client] {
-      for (int row = client; row < rows_; row += 6) answers[row] = Classify(row, 1);
+      for (int row = client; row < rows_; row += 6)
+        answers[row] = Classify(row, 1);
     });
   }
   for (std::thread& t : clients) t.join();

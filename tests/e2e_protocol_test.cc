@@ -29,7 +29,8 @@ class ProtocolTest : public ::testing::Test {
     server_ = nullptr;
   }
   void SetUp() override {
-    if (server_ == nullptr) GTEST_FAIL() << "INFERD_TEST_MODELS is not set; run through ctest";
+    if (server_ == nullptr)
+      GTEST_FAIL() << "INFERD_TEST_MODELS is not set; run through ctest";
   }
 
   grpc::Status Infer(const inference::ModelInferRequest& request,
@@ -161,14 +162,17 @@ TEST_F(ProtocolTest, ClassificationReturnsTopScoresWithLabels) {
   ASSERT_TRUE(Infer(request, &response).ok());
   EXPECT_EQ(response.outputs(0).datatype(), "BYTES");
   EXPECT_THAT(response.outputs(0).shape(), ElementsAre(2, 2));
-  std::vector<std::string> top = DecodeBytesTensor(response.raw_output_contents(0));
+  std::vector<std::string> top =
+      DecodeBytesTensor(response.raw_output_contents(0));
   ASSERT_EQ(top.size(), 4u);
   std::vector<std::string> first = absl::StrSplit(top[0], ':');
   ASSERT_EQ(first.size(), 3u);
   EXPECT_EQ(first[1], "0");
   EXPECT_EQ(first[2], "setosa");
   EXPECT_THAT(top[2], ::testing::EndsWith(":2:virginica"));
-  auto score = [](const std::string& e) { return std::stod(e.substr(0, e.find(':'))); };
+  auto score = [](const std::string& e) {
+    return std::stod(e.substr(0, e.find(':')));
+  };
   EXPECT_GT(score(top[0]), score(top[1]));
 }
 
@@ -176,16 +180,17 @@ TEST_F(ProtocolTest, EveryDatatypeRoundTripsThroughRawContents) {
   inference::ModelInferRequest request;
   request.set_model_name("dtypes");
   const std::vector<std::pair<std::string, std::string>> types = {
-      {"b", "BOOL"},   {"u8", "UINT8"}, {"i8", "INT8"},  {"i16", "INT16"},
+      {"b", "BOOL"},    {"u8", "UINT8"},  {"i8", "INT8"},  {"i16", "INT16"},
       {"i32", "INT32"}, {"i64", "INT64"}, {"f16", "FP16"}, {"f32", "FP32"},
-      {"f64", "FP64"}, {"bf16", "BF16"}};
+      {"f64", "FP64"},  {"bf16", "BF16"}};
   const std::vector<size_t> sizes = {1, 1, 1, 2, 4, 8, 2, 4, 8, 2};
   std::vector<std::string> sent;
   for (size_t i = 0; i < types.size(); ++i) {
     // Two rows of two elements; bytes chosen to be valid for every type
     // (booleans must be 0 or 1).
     std::string bytes(4 * sizes[i], '\0');
-    for (size_t e = 0; e < 4; ++e) bytes[e * sizes[i]] = static_cast<char>(e % 2);
+    for (size_t e = 0; e < 4; ++e)
+      bytes[e * sizes[i]] = static_cast<char>(e % 2);
     AddRawInput(&request, types[i].first, types[i].second, {2, 2}, bytes);
     sent.push_back(bytes);
   }
@@ -233,7 +238,8 @@ TEST_F(ProtocolTest, ModelsRunInEvalModeWithGradientsOff) {
   // mode_probe was saved in training mode; it reports [training, grad].
   inference::ModelInferRequest request;
   request.set_model_name("mode_probe");
-  AddRawInput(&request, "x", "FP32", {1, 2}, RawBytes(std::vector<float>{0, 0}));
+  AddRawInput(&request, "x", "FP32", {1, 2},
+              RawBytes(std::vector<float>{0, 0}));
   inference::ModelInferResponse response;
   ASSERT_TRUE(Infer(request, &response).ok());
   EXPECT_THAT(FromRaw<float>(response.raw_output_contents(0)),
@@ -307,7 +313,8 @@ TEST_F(ProtocolTest, InvalidRequestsAreRefusedWithWhatWasExpected) {
   for (const Case& c : cases) {
     inference::ModelInferResponse response;
     grpc::Status status = Infer(c.request, &response);
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.what;
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << c.what;
     EXPECT_THAT(status.error_message(), HasSubstr(c.message)) << c.what;
   }
 }
@@ -371,7 +378,8 @@ TEST_F(ProtocolTest, ReflectionListsTheInferenceService) {
   std::unique_ptr<Stream> stream(
       grpc::internal::ClientReaderWriterFactory<
           reflection::ServerReflectionRequest,
-          reflection::ServerReflectionResponse>::Create(server_->channel().get(),
+          reflection::ServerReflectionResponse>::Create(server_->channel()
+                                                            .get(),
                                                         method, &context));
   reflection::ServerReflectionRequest request;
   request.set_list_services("");
@@ -382,14 +390,17 @@ TEST_F(ProtocolTest, ReflectionListsTheInferenceService) {
   for (const auto& s : response.list_services_response().service()) {
     names.push_back(s.name());
   }
-  EXPECT_THAT(names, ::testing::Contains(std::string("inference.GRPCInferenceService")));
+  EXPECT_THAT(names, ::testing::Contains(
+                         std::string("inference.GRPCInferenceService")));
   EXPECT_THAT(names, ::testing::Contains(std::string("grpc.health.v1.Health")));
 
   // The service's file can be fetched, so tools need no .proto of their own.
   request.set_file_containing_symbol("inference.GRPCInferenceService");
   ASSERT_TRUE(stream->Write(request));
   ASSERT_TRUE(stream->Read(&response));
-  ASSERT_EQ(response.file_descriptor_response().file_descriptor_proto_size() > 0, true)
+  ASSERT_EQ(
+      response.file_descriptor_response().file_descriptor_proto_size() > 0,
+      true)
       << response.error_response().error_message();
   stream->WritesDone();
   EXPECT_TRUE(stream->Finish().ok());
@@ -398,7 +409,8 @@ TEST_F(ProtocolTest, ReflectionListsTheInferenceService) {
 // A repository with broken models: each fails with its reason, the good one
 // beside them serves, and the server is not ready.
 TEST(BrokenRepositoryTest, BrokenModelsFailWithReasonsAndOthersServe) {
-  if (TestModels("broken").empty()) GTEST_FAIL() << "INFERD_TEST_MODELS is not set; run through ctest";
+  if (TestModels("broken").empty())
+    GTEST_FAIL() << "INFERD_TEST_MODELS is not set; run through ctest";
   std::unique_ptr<TestServer> server = TestServer::Start(TestModels("broken"));
   ASSERT_NE(server, nullptr);
   std::map<std::string, std::string> failures;
@@ -415,7 +427,8 @@ TEST(BrokenRepositoryTest, BrokenModelsFailWithReasonsAndOthersServe) {
 
   inference::ModelInferRequest request;
   request.set_model_name("thrower");
-  AddRawInput(&request, "x", "FP32", {1, 2}, RawBytes(std::vector<float>{1, 2}));
+  AddRawInput(&request, "x", "FP32", {1, 2},
+              RawBytes(std::vector<float>{1, 2}));
   inference::ModelInferResponse response;
   grpc::ClientContext c1;
   EXPECT_TRUE(server->stub().ModelInfer(&c1, request, &response).ok());

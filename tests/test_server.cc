@@ -50,9 +50,9 @@ TestServer::~TestServer() {
   repository_.reset();
 }
 
-void AddRawInput(inference::ModelInferRequest* request,
-                 const std::string& name, const std::string& datatype,
-                 const std::vector<int64_t>& shape, std::string bytes) {
+void AddRawInput(inference::ModelInferRequest* request, const std::string& name,
+                 const std::string& datatype, const std::vector<int64_t>& shape,
+                 std::string bytes) {
   auto* input = request->add_inputs();
   input->set_name(name);
   input->set_datatype(datatype);

@@ -57,9 +57,9 @@ std::vector<T> FromRaw(const std::string& bytes) {
 }
 
 // Adds a raw input to `request`.
-void AddRawInput(inference::ModelInferRequest* request,
-                 const std::string& name, const std::string& datatype,
-                 const std::vector<int64_t>& shape, std::string bytes);
+void AddRawInput(inference::ModelInferRequest* request, const std::string& name,
+                 const std::string& datatype, const std::vector<int64_t>& shape,
+                 std::string bytes);
 
 // Decodes BYTES elements (4-byte little-endian length + bytes).
 std::vector<std::string> DecodeBytesTensor(const std::string& raw);

@@ -1,0 +1,77 @@
+#include "tools/bench_flags.h"
+
+#include "absl/flags/commandlineflag.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+
+namespace inferd::bench {
+namespace {
+
+// Flags absl's parser handles itself, outside the flag registry.
+bool IsUsageFlag(absl::string_view name) {
+  for (const char* usage :
+       {"help", "helpfull", "helpshort", "helppackage", "version",
+        "only_check_args", "helpon", "helpmatch"}) {
+    if (name == usage) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::Status CheckFlags(const std::vector<std::string>& args) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
+    if (arg == "--") {
+      break;
+    }
+    if (!absl::ConsumePrefix(&arg, "-")) {
+      continue;
+    }
+    absl::ConsumePrefix(&arg, "-");
+    const size_t equals = arg.find('=');
+    const bool has_value = equals != absl::string_view::npos;
+    const absl::string_view name = arg.substr(0, equals);
+    if (IsUsageFlag(name)) {
+      continue;
+    }
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr && !has_value && absl::StartsWith(name, "no")) {
+      const absl::CommandLineFlag* negated =
+          absl::FindCommandLineFlag(name.substr(2));
+      if (negated != nullptr && negated->IsOfType<bool>()) {
+        continue;
+      }
+    }
+    if (flag == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag ", args[i], "; see --help"));
+    }
+    if (!has_value && flag->IsOfType<bool>()) {
+      continue;
+    }
+    if (!has_value && i + 1 == args.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("flag ", args[i], " is missing its value"));
+    }
+    std::string value;
+    if (has_value) {
+      value.assign(arg.substr(equals + 1));
+    } else {
+      value = args[++i];
+    }
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("flag ", args[i], ": ", error));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace inferd::bench
