@@ -61,7 +61,7 @@ absl::Status CheckFlags(const std::vector<std::string>& args) {
     }
     std::string value;
     if (has_value) {
-      value.assign(arg.substr(equals + 1));
+      value = absl::StrCat(arg.substr(equals + 1));
     } else {
       value = args[++i];
     }

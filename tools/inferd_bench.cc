@@ -69,6 +69,12 @@ constexpr int kExitUsage = 2;
 constexpr uint32_t kSeed = 20240601;
 constexpr absl::Duration kSetupTimeout = absl::Seconds(10);
 
+void PrintError(const absl::Status& status) {
+  std::fprintf(stderr, "inferd-bench: %.*s\n",
+               static_cast<int>(status.message().size()),
+               status.message().data());
+}
+
 // Validated command line.
 struct Config {
   std::string server;
@@ -320,16 +326,14 @@ int Run(const Config& config) {
   absl::StatusOr<std::unique_ptr<OutputFile>> json = OpenOutput(config.json);
   for (const absl::Status& status : {csv.status(), json.status()}) {
     if (!status.ok()) {
-      std::fprintf(stderr, "inferd-bench: %s\n",
-                   std::string(status.message()).c_str());
+      PrintError(status);
       return kExitUsage;
     }
   }
   const auto channels = MakeChannels(config.server, config.threads);
   const absl::StatusOr<BenchRequest> bench = Prepare(config, channels);
   if (!bench.ok()) {
-    std::fprintf(stderr, "inferd-bench: %s\n",
-                 std::string(bench.status().message()).c_str());
+    PrintError(bench.status());
     return kExitServer;
   }
   LoadDriver driver(channels, &bench->request);
@@ -358,11 +362,11 @@ int main(int argc, char** argv) {
   absl::SetFlagsUsageConfig(usage);
   std::vector<std::string> args = inferd::NormalizeFlagNames(argc, argv);
   if (absl::Status status = inferd::bench::CheckFlags(args); !status.ok()) {
-    std::fprintf(stderr, "inferd-bench: %s\n",
-                 std::string(status.message()).c_str());
+    inferd::bench::PrintError(status);
     return inferd::bench::kExitUsage;
   }
   std::vector<char*> arg_pointers;
+  arg_pointers.reserve(args.size());
   for (std::string& arg : args) {
     arg_pointers.push_back(arg.data());
   }
@@ -376,8 +380,7 @@ int main(int argc, char** argv) {
   absl::StatusOr<inferd::bench::Config> config =
       inferd::bench::ConfigFromFlags();
   if (!config.ok()) {
-    std::fprintf(stderr, "inferd-bench: %s\n",
-                 std::string(config.status().message()).c_str());
+    inferd::bench::PrintError(config.status());
     return inferd::bench::kExitUsage;
   }
   return inferd::bench::Run(*config);
