@@ -25,10 +25,15 @@ ABSL_FLAG(std::string, host, "127.0.0.1", "Address the server binds.");
 ABSL_FLAG(int, grpc_port, 8001, "gRPC port; 0 picks a free port.");
 ABSL_FLAG(int, metrics_port, 8002,
           "Prometheus metrics port (metrics are not exported yet).");
-ABSL_FLAG(int, intra_op_threads, 0,
-          "LibTorch intra-op threads for every model; 0 keeps LibTorch's "
-          "default (one per core). A model's INTRA_OP_THREAD_COUNT parameter "
-          "overrides it.");
+ABSL_FLAG(int, intra_op_threads, 1,
+          "LibTorch intra-op threads (one operator split across threads). "
+          "Default 1: on a small machine, workers (instance_group count) and "
+          "gRPC need the cores, and more threads per operator oversubscribe "
+          "them (see bench/README.md). 0 keeps LibTorch's default (one per "
+          "core). A model's INTRA_OP_THREAD_COUNT parameter overrides it.");
+ABSL_FLAG(int, inter_op_threads, 1,
+          "LibTorch inter-op threads (TorchScript fork/wait). Default 1; 0 "
+          "keeps LibTorch's default.");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -51,7 +56,8 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  inferd::ConfigureTorchThreads(absl::GetFlag(FLAGS_intra_op_threads), 0);
+  inferd::ConfigureTorchThreads(absl::GetFlag(FLAGS_intra_op_threads),
+                                absl::GetFlag(FLAGS_inter_op_threads));
 
   inferd::TorchModelLoader loader;
   auto repository = inferd::ModelRepository::Create({root, nullptr}, &loader);

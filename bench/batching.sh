@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Dynamic batching on vs off, on the benchmark MLP (256 -> 1024 -> 1024 -> 10):
+# starts inferd on a fresh export of examples/mlp (models `mlp`, with
+# dynamic_batching, and `mlp_nobatch`, without; same weights), sweeps the
+# client concurrency with inferd-bench, and writes one CSV per model under
+# bench/results/ (or $OUT). Needs a build (scripts/build.sh).
+#
+#   bench/batching.sh                         # sweep 1..128, 10 s per level
+#   CONCURRENCY=64 DURATION=5 bench/batching.sh --intra-op-threads=2
+#   SERVER_CPUS=1 CLIENT_CPUS=0 bench/batching.sh   # pin with taskset
+#
+# Arguments are passed to inferd.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin="$root/build/bin"
+out=${OUT:-$root/bench/results}
+concurrency=${CONCURRENCY:-1,2,4,8,16,32,64,128}
+duration=${DURATION:-10}
+warmup=${WARMUP:-3}
+models=$(mktemp -d)
+log="$models/inferd.log"
+mkdir -p "$out"
+
+/usr/bin/python3 "$root/examples/mlp/export.py" --repository "$models" >/dev/null
+pin_server=(); pin_client=()
+[[ -n "${SERVER_CPUS:-}" ]] && pin_server=(taskset -c "$SERVER_CPUS")
+[[ -n "${CLIENT_CPUS:-}" ]] && pin_client=(taskset -c "$CLIENT_CPUS")
+
+"${pin_server[@]}" "$bin/inferd" --model-repository="$models" --grpc-port=0 \
+  "$@" 2>"$log" &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$models"' EXIT
+port=""
+for _ in $(seq 300); do
+  port=$(grep -o 'listening for gRPC on [^ ]*' "$log" | grep -o '[0-9]*$' || true)
+  [[ -n "$port" ]] && break
+  kill -0 $server 2>/dev/null || { cat "$log"; exit 1; }
+  sleep 0.1
+done
+[[ -n "$port" ]] || { echo "inferd did not start" >&2; cat "$log"; exit 1; }
+
+echo "# $(date -u +%FT%TZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "# inferd $* ; server cpus: ${SERVER_CPUS:-any}; client cpus: ${CLIENT_CPUS:-any}"
+for model in mlp mlp_nobatch; do
+  "${pin_client[@]}" "$bin/inferd-bench" --server="127.0.0.1:$port" \
+    --model="$model" --label="$model" --concurrency="$concurrency" \
+    --duration="$duration" --warmup="$warmup" --csv="$out/batching-$model.csv"
+done
