@@ -141,38 +141,51 @@ absl::StatusOr<std::unique_ptr<ServableModel>> ModelRepository::LoadVersion(
   servable.version = version;
   servable.labels = std::move(*labels);
   servable.clock = options_.clock;
+  if (options_.metrics != nullptr) {
+    servable.metrics =
+        options_.metrics->ForVersion(config.name(), absl::StrCat(version));
+  }
   return ServableModel::Create(std::move(servable), std::move(*model));
 }
 
-absl::Status ModelRepository::LoadModel(const std::string& name) {
+absl::Status ModelRepository::LoadEntry(const std::string& name,
+                                        Entry* entry,
+                                        int64_t* attempted) const {
   const std::string model_dir = absl::StrCat(options_.root, "/", name);
+  absl::StatusOr<ParsedConfig> parsed =
+      ReadModelConfig(absl::StrCat(model_dir, "/config.pbtxt"), name);
+  if (!parsed.ok()) return parsed.status();
+  for (const std::string& field : parsed->ignored_fields) {
+    LogWarning("model ", name, ": config.pbtxt ", field,
+               " (not implemented by inferd; ignored)");
+  }
+  entry->status.config =
+      std::make_shared<const inference::ModelConfig>(parsed->config);
+  const std::vector<int64_t> versions = ListVersions(model_dir);
+  if (versions.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat(model_dir, ": no version directory (e.g. 1/model.pt)"));
+  }
+  *attempted = versions.back();
+  absl::StatusOr<std::unique_ptr<ServableModel>> servable =
+      LoadVersion(parsed->config, model_dir, versions.back());
+  if (!servable.ok()) return servable.status();
+  entry->versions[versions.back()] = std::move(*servable);
+  entry->status.ready_versions.push_back(versions.back());
+  return absl::OkStatus();
+}
+
+absl::Status ModelRepository::LoadModel(const std::string& name) {
   Entry entry;
   entry.status.name = name;
-  absl::Status result = [&]() -> absl::Status {
-    absl::StatusOr<ParsedConfig> parsed =
-        ReadModelConfig(absl::StrCat(model_dir, "/config.pbtxt"), name);
-    if (!parsed.ok()) return parsed.status();
-    for (const std::string& field : parsed->ignored_fields) {
-      LogWarning("model ", name, ": config.pbtxt ", field,
-                 " (not implemented by inferd; ignored)");
-    }
-    entry.status.config =
-        std::make_shared<const inference::ModelConfig>(parsed->config);
-    const std::vector<int64_t> versions = ListVersions(model_dir);
-    if (versions.empty()) {
-      return absl::NotFoundError(
-          absl::StrCat(model_dir, ": no version directory (e.g. 1/model.pt)"));
-    }
-    absl::StatusOr<std::unique_ptr<ServableModel>> servable =
-        LoadVersion(parsed->config, model_dir, versions.back());
-    if (!servable.ok()) return servable.status();
-    entry.versions[versions.back()] = std::move(*servable);
-    entry.status.ready_versions.push_back(versions.back());
-    return absl::OkStatus();
-  }();
+  int64_t attempted = 0;
+  const absl::Status result = LoadEntry(name, &entry, &attempted);
+  const std::string version = attempted > 0 ? absl::StrCat(attempted) : "";
+  if (options_.metrics != nullptr) {
+    options_.metrics->CountLoad(name, version, result.ok());
+  }
   if (result.ok()) {
-    LogInfo("model ", name, " version ", entry.status.ready_versions.back(),
-            " is READY");
+    LogInfo("model ", name, " version ", version, " is READY");
   } else {
     entry.status.failure = std::string(result.message());
     LogError("model ", name, " failed to load: ", result.message());
@@ -188,8 +201,23 @@ absl::Status ModelRepository::LoadModel(const std::string& name) {
     }
     retired = std::move(slot);
     slot = std::move(entry);
+    PublishReadinessLocked(name, retired, slot);
   }
   return result;
+}
+
+void ModelRepository::PublishReadinessLocked(const std::string& name,
+                                             const Entry& before,
+                                             const Entry& after) const {
+  if (options_.metrics == nullptr) return;
+  for (const auto& [version, servable] : before.versions) {
+    if (after.versions.count(version) == 0) {
+      options_.metrics->ForVersion(name, absl::StrCat(version))->SetReady(false);
+    }
+  }
+  for (const auto& [version, servable] : after.versions) {
+    options_.metrics->ForVersion(name, absl::StrCat(version))->SetReady(true);
+  }
 }
 
 absl::StatusOr<std::shared_ptr<ServableModel>> ModelRepository::Get(
@@ -216,6 +244,11 @@ absl::StatusOr<std::shared_ptr<ServableModel>> ModelRepository::Get(
         absl::StrCat("model \"", name, "\" has no ready version ", version));
   }
   return v->second;
+}
+
+bool ModelRepository::Contains(const std::string& name) const {
+  absl::MutexLock lock(&mu_);
+  return models_.count(name) > 0;
 }
 
 std::vector<ModelStatus> ModelRepository::List() const {

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "metrics/metrics.h"
 #include "model_store/model.h"
 #include "model_store/servable_model.h"
 #include "proto/model_config.pb.h"
@@ -34,6 +35,9 @@ class ModelRepository {
   struct Options {
     std::string root;        // the repository directory
     Clock* clock = nullptr;  // null: RealClock()
+    // Load counts, readiness and per-version serving figures; null: none.
+    // Must outlive the repository.
+    metrics::ServerMetrics* metrics = nullptr;
   };
 
   // `loader` must outlive the repository. InvalidArgument if `root` is not a
@@ -57,6 +61,9 @@ class ModelRepository {
   absl::StatusOr<std::shared_ptr<ServableModel>> Get(
       const std::string& name, const std::string& version) const;
 
+  // Whether a model of that name was found (loaded or not).
+  bool Contains(const std::string& name) const;
+
   // Every model found, sorted by name.
   std::vector<ModelStatus> List() const;
 
@@ -70,6 +77,16 @@ class ModelRepository {
   };
 
   ModelRepository(Options options, ModelLoader* loader);
+
+  // Reads the config of model `name`, loads its highest version into
+  // `entry`; `attempted` gets that version (0 when none was found).
+  absl::Status LoadEntry(const std::string& name, Entry* entry,
+                         int64_t* attempted) const;
+
+  // Sets inferd_model_ready for the versions `before` had and `after` has.
+  void PublishReadinessLocked(const std::string& name, const Entry& before,
+                              const Entry& after) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Loads `version_dir`, warms it up and wraps it in a ServableModel.
   absl::StatusOr<std::unique_ptr<ServableModel>> LoadVersion(

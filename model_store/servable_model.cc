@@ -15,8 +15,10 @@ namespace inferd {
 // into) and its callback.
 class ServableModel::Task final : public batching::BatchTask {
  public:
-  Task(InferRequest request, InferCallback done)
-      : request_(std::move(request)), done_(std::move(done)) {}
+  Task(InferRequest request, InferCallback done, absl::Time enqueued)
+      : request_(std::move(request)),
+        done_(std::move(done)),
+        enqueued_(enqueued) {}
 
   int64_t rows() const override { return validated_.rows; }
   uint64_t shape_key() const override { return validated_.shape_key; }
@@ -32,6 +34,7 @@ class ServableModel::Task final : public batching::BatchTask {
   }
 
   const InferRequest& request() const { return request_; }
+  absl::Time enqueued() const { return enqueued_; }
   ValidatedRequest& validated() { return validated_; }
   const ValidatedRequest& validated() const { return validated_; }
 
@@ -39,6 +42,7 @@ class ServableModel::Task final : public batching::BatchTask {
   const InferRequest request_;
   ValidatedRequest validated_;
   InferCallback done_;
+  const absl::Time enqueued_;
 };
 
 absl::StatusOr<std::unique_ptr<ServableModel>> ServableModel::Create(
@@ -69,10 +73,18 @@ ServableModel::ServableModel(Options options, std::unique_ptr<Model> model)
       version_(options.version),
       display_name_(absl::StrCat(config_.name(), ":", version_)),
       labels_(std::move(options.labels)),
-      model_(std::move(model)) {}
+      model_(std::move(model)),
+      clock_(options.clock != nullptr ? options.clock : RealClock()),
+      metrics_(options.metrics) {
+  if (metrics_ != nullptr) {
+    metrics_->SetQueueCapacity(
+        SchedulerOptionsFromConfig(config_, display_name_).max_queue_size);
+  }
+}
 
 void ServableModel::Infer(InferRequest request, InferCallback done) {
-  auto task = std::make_unique<Task>(std::move(request), std::move(done));
+  auto task = std::make_unique<Task>(std::move(request), std::move(done),
+                                     clock_->Now());
   absl::StatusOr<ValidatedRequest> validated =
       ValidateRequest(config_, task->request());
   if (!validated.ok()) {
@@ -82,6 +94,7 @@ void ServableModel::Infer(InferRequest request, InferCallback done) {
   task->validated() = std::move(*validated);
   // Refusals are answered through the task; nothing more to do here.
   scheduler_->Submit(std::move(task)).IgnoreError();
+  if (metrics_ != nullptr) metrics_->SetQueueDepth(scheduler_->queue_depth());
 }
 
 void ServableModel::ExecuteBatch(int worker, batching::Batch batch) {
@@ -98,18 +111,16 @@ void ServableModel::ExecuteBatch(int worker, batching::Batch batch) {
     inputs.push_back(
         AssembleInput(tasks, i, total_rows, config_.input(i).data_type()));
   }
+  const absl::Time start = clock_->Now();
   absl::StatusOr<std::vector<Tensor>> outputs = model_->Execute(worker, inputs);
-  absl::Status status = outputs.status();
-  const bool batched = config_.max_batch_size() > 0;
-  if (status.ok() &&
-      static_cast<int>(outputs->size()) != config_.output_size()) {
-    status = absl::InternalError(absl::StrCat("returned ", outputs->size(),
-                                              " outputs, config declares ",
-                                              config_.output_size()));
+  if (metrics_ != nullptr) {
+    for (const Task* task : tasks) {
+      metrics_->ObserveQueue(start - task->enqueued());
+    }
+    metrics_->ObserveBatch(total_rows, clock_->Now() - start);
+    metrics_->SetQueueDepth(scheduler_->queue_depth());
   }
-  for (int i = 0; status.ok() && i < config_.output_size(); ++i) {
-    status = CheckOutput(config_.output(i), batched, total_rows, (*outputs)[i]);
-  }
+  const absl::Status status = CheckOutputs(outputs, total_rows);
   if (!status.ok()) {
     FailBatch(tasks, status);
     return;
@@ -119,6 +130,24 @@ void ServableModel::ExecuteBatch(int worker, batching::Batch batch) {
     AnswerTask(task, *outputs, first_row);
     first_row += task->rows();
   }
+}
+
+absl::Status ServableModel::CheckOutputs(
+    const absl::StatusOr<std::vector<Tensor>>& outputs,
+    int64_t total_rows) const {
+  if (!outputs.ok()) return outputs.status();
+  if (static_cast<int>(outputs->size()) != config_.output_size()) {
+    return absl::InternalError(absl::StrCat("returned ", outputs->size(),
+                                            " outputs, config declares ",
+                                            config_.output_size()));
+  }
+  const bool batched = config_.max_batch_size() > 0;
+  for (int i = 0; i < config_.output_size(); ++i) {
+    absl::Status s =
+        CheckOutput(config_.output(i), batched, total_rows, (*outputs)[i]);
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 void ServableModel::FailBatch(const std::vector<Task*>& tasks,

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "batching/batch_scheduler.h"
 #include "common/clock.h"
+#include "metrics/metrics.h"
 #include "model_store/infer_request.h"
 #include "model_store/model.h"
 #include "proto/model_config.pb.h"
@@ -29,6 +30,9 @@ class ServableModel {
     std::vector<std::vector<std::string>> labels;
     Clock* clock = nullptr;     // must outlive this object; null: RealClock()
     bool start_workers = true;  // false only in tests (see RunOnce)
+    // Where queue, compute and batch figures go; null: nowhere. Must outlive
+    // this object.
+    metrics::ModelVersionMetrics* metrics = nullptr;
   };
 
   // InvalidArgument when the config's batching options are inconsistent.
@@ -48,6 +52,8 @@ class ServableModel {
   const inference::ModelConfig& config() const { return config_; }
   int64_t version() const { return version_; }
   size_t queue_depth() const { return scheduler_->queue_depth(); }
+  // This version's metrics handles; null when metrics are off.
+  metrics::ModelVersionMetrics* metrics() const { return metrics_; }
 
  private:
   class Task;
@@ -55,6 +61,10 @@ class ServableModel {
   ServableModel(Options options, std::unique_ptr<Model> model);
 
   void ExecuteBatch(int worker, batching::Batch batch);
+  // The model's result for a batch of `total_rows`, checked against the
+  // config: Internal naming the output that does not match.
+  absl::Status CheckOutputs(const absl::StatusOr<std::vector<Tensor>>& outputs,
+                            int64_t total_rows) const;
   // Answers every task of a batch whose execution failed.
   void FailBatch(const std::vector<Task*>& tasks, const absl::Status& status);
   void AnswerTask(Task* task, const std::vector<Tensor>& outputs,
@@ -69,6 +79,8 @@ class ServableModel {
   const std::string display_name_;  // "name:version" for messages
   const std::vector<std::vector<std::string>> labels_;
   const std::unique_ptr<Model> model_;
+  Clock* const clock_;
+  metrics::ModelVersionMetrics* const metrics_;  // may be null
   // Last member: destroyed first, so queued requests finish while the model
   // is still alive.
   std::unique_ptr<batching::BatchScheduler> scheduler_;

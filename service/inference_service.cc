@@ -37,8 +37,8 @@ grpc::ServerUnaryReactor* Unimplemented(grpc::CallbackServerContext* context,
 class InferReactor final : public grpc::ServerUnaryReactor {
  public:
   InferReactor(std::shared_ptr<ServableModel> model,
-               inference::ModelInferResponse* response)
-      : model_(std::move(model)), response_(response) {}
+               inference::ModelInferResponse* response, absl::Time start)
+      : model_(std::move(model)), response_(response), start_(start) {}
 
   void OnCancel() override {
     cancelled_.store(true, std::memory_order_relaxed);
@@ -47,6 +47,10 @@ class InferReactor final : public grpc::ServerUnaryReactor {
 
   void Answer(absl::StatusOr<InferResponse> result) {
     if (result.ok()) EncodeInferResponse(std::move(*result), response_);
+    if (model_->metrics() != nullptr) {
+      model_->metrics()->CountRequest(result.status().code(),
+                                      absl::Now() - start_);
+    }
     Finish(ToGrpcStatus(result.status()));
   }
 
@@ -56,6 +60,7 @@ class InferReactor final : public grpc::ServerUnaryReactor {
   // Keeps the version alive while the call uses it.
   const std::shared_ptr<ServableModel> model_;
   inference::ModelInferResponse* const response_;
+  const absl::Time start_;  // when the call arrived
   // Set by gRPC when the client cancels or its deadline passes.
   std::atomic<bool> cancelled_{false};
 };
@@ -157,14 +162,19 @@ grpc::ServerUnaryReactor* InferenceService::ModelInfer(
     grpc::CallbackServerContext* context,
     const inference::ModelInferRequest* request,
     inference::ModelInferResponse* response) {
+  const absl::Time start = absl::Now();
   absl::StatusOr<std::shared_ptr<ServableModel>> model =
       repository_->Get(request->model_name(), request->model_version());
-  if (!model.ok()) return Finish(context, ToGrpcStatus(model.status()));
+  if (!model.ok()) {
+    CountUnresolved(request->model_name(), model.status(), start);
+    return Finish(context, ToGrpcStatus(model.status()));
+  }
+  auto* reactor = new InferReactor(*model, response, start);
   InferRequest decoded;
   if (absl::Status s = DecodeInferRequest(*request, &decoded); !s.ok()) {
-    return Finish(context, ToGrpcStatus(s));
+    reactor->Answer(s);
+    return reactor;
   }
-  auto* reactor = new InferReactor(*model, response);
   decoded.deadline = absl::FromChrono(context->deadline());
   decoded.cancelled = reactor->cancelled();
   (*model)->Infer(std::move(decoded),
@@ -172,6 +182,16 @@ grpc::ServerUnaryReactor* InferenceService::ModelInfer(
                     reactor->Answer(std::move(result));
                   });
   return reactor;
+}
+
+void InferenceService::CountUnresolved(const std::string& model,
+                                       const absl::Status& status,
+                                       absl::Time start) {
+  if (metrics_ == nullptr) return;
+  // Only names the repository knows become label values.
+  metrics_->CountUnresolvedRequest(
+      repository_->Contains(model) ? model : "", status.code(),
+      absl::Now() - start);
 }
 
 namespace {

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "metrics/metrics.h"
 #include "model_store/model_repository.h"
 #include "proto/inference.grpc.pb.h"
 
@@ -17,9 +18,10 @@ namespace inferd {
 class InferenceService final
     : public inference::GRPCInferenceService::CallbackService {
  public:
-  // `repository` must outlive the service.
-  explicit InferenceService(ModelRepository* repository)
-      : repository_(repository) {}
+  // `repository` and `metrics` (null: no metrics) must outlive the service.
+  explicit InferenceService(ModelRepository* repository,
+                            metrics::ServerMetrics* metrics = nullptr)
+      : repository_(repository), metrics_(metrics) {}
 
   grpc::ServerUnaryReactor* ServerLive(
       grpc::CallbackServerContext* context,
@@ -104,7 +106,12 @@ class InferenceService final
       inference::LogSettingsResponse* response) override;
 
  private:
+  // Counts a call that was answered before it reached a model version.
+  void CountUnresolved(const std::string& model, const absl::Status& status,
+                       absl::Time start);
+
   ModelRepository* const repository_;
+  metrics::ServerMetrics* const metrics_;
 };
 
 }  // namespace inferd

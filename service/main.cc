@@ -14,6 +14,8 @@
 #include "absl/flags/usage.h"
 #include "absl/synchronization/notification.h"
 #include "common/logging.h"
+#include "metrics/exporter.h"
+#include "metrics/metrics.h"
 #include "model_store/model_repository.h"
 #include "model_store/torch_model.h"
 #include "service/flags_util.h"
@@ -24,7 +26,10 @@ ABSL_FLAG(std::string, model_repository, "",
 ABSL_FLAG(std::string, host, "127.0.0.1", "Address the server binds.");
 ABSL_FLAG(int, grpc_port, 8001, "gRPC port; 0 picks a free port.");
 ABSL_FLAG(int, metrics_port, 8002,
-          "Prometheus metrics port (metrics are not exported yet).");
+          "Prometheus metrics on http://HOST:PORT/metrics; 0 picks a free "
+          "port (printed in the log).");
+ABSL_FLAG(bool, allow_metrics, true,
+          "Serve Prometheus metrics (--allow-metrics=false turns them off).");
 ABSL_FLAG(int, intra_op_threads, 1,
           "LibTorch intra-op threads (one operator split across threads). "
           "Default 1: on a small machine, workers (instance_group count) and "
@@ -34,6 +39,69 @@ ABSL_FLAG(int, intra_op_threads, 1,
 ABSL_FLAG(int, inter_op_threads, 1,
           "LibTorch inter-op threads (TorchScript fork/wait). Default 1; 0 "
           "keeps LibTorch's default.");
+
+namespace {
+
+// Blocks SIGINT/SIGTERM before any thread starts, so every thread inherits
+// the mask and only the waiting main thread receives them, via sigwait().
+sigset_t BlockStopSignals() {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  return stop_signals;
+}
+
+// Runs the server until a stop signal; returns the exit code.
+int Serve(const std::string& root, const sigset_t& stop_signals) {
+  const std::string host = absl::GetFlag(FLAGS_host);
+  inferd::metrics::ServerMetrics metrics;
+  std::unique_ptr<inferd::metrics::MetricsExporter> exporter;
+  if (absl::GetFlag(FLAGS_allow_metrics)) {
+    auto started = inferd::metrics::MetricsExporter::Start(
+        host, absl::GetFlag(FLAGS_metrics_port), &metrics);
+    if (!started.ok()) {
+      inferd::LogError(started.status().message());
+      return 1;
+    }
+    exporter = std::move(*started);
+    inferd::LogInfo("metrics on http://", host, ":", exporter->port(),
+                    "/metrics");
+  }
+
+  inferd::TorchModelLoader loader;
+  auto repository =
+      inferd::ModelRepository::Create({root, nullptr, &metrics}, &loader);
+  if (!repository.ok()) {
+    inferd::LogError(repository.status().message());
+    return 2;
+  }
+  const int ready = (*repository)->LoadAll();
+  inferd::LogInfo(ready, " model(s) ready from ", root);
+
+  inferd::ServerOptions options;
+  options.host = host;
+  options.grpc_port = absl::GetFlag(FLAGS_grpc_port);
+  auto server =
+      inferd::InferenceServer::Start(options, repository->get(), &metrics);
+  if (!server.ok()) {
+    inferd::LogError(server.status().message());
+    return 1;
+  }
+  inferd::LogInfo("listening for gRPC on ", host, ":", (*server)->port());
+
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  inferd::LogInfo("signal ", signal, ": shutting down");
+  (*server)->Shutdown();
+  server->reset();
+  repository->reset();
+  inferd::LogInfo("stopped");
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -48,43 +116,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "inferd: --model-repository=DIR is required\n");
     return 2;
   }
-  // Block SIGINT/SIGTERM before any thread starts, so every thread inherits
-  // the mask and main() alone receives them through sigwait().
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
+  const sigset_t stop_signals = BlockStopSignals();
   inferd::ConfigureTorchThreads(absl::GetFlag(FLAGS_intra_op_threads),
                                 absl::GetFlag(FLAGS_inter_op_threads));
-
-  inferd::TorchModelLoader loader;
-  auto repository = inferd::ModelRepository::Create({root, nullptr}, &loader);
-  if (!repository.ok()) {
-    inferd::LogError(repository.status().message());
-    return 2;
-  }
-  const int ready = (*repository)->LoadAll();
-  inferd::LogInfo(ready, " model(s) ready from ", root);
-
-  inferd::ServerOptions options;
-  options.host = absl::GetFlag(FLAGS_host);
-  options.grpc_port = absl::GetFlag(FLAGS_grpc_port);
-  auto server = inferd::InferenceServer::Start(options, repository->get());
-  if (!server.ok()) {
-    inferd::LogError(server.status().message());
-    return 1;
-  }
-  inferd::LogInfo("listening for gRPC on ", options.host, ":",
-                  (*server)->port());
-
-  int signal = 0;
-  sigwait(&stop_signals, &signal);
-  inferd::LogInfo("signal ", signal, ": shutting down");
-  (*server)->Shutdown();
-  server->reset();
-  repository->reset();
-  inferd::LogInfo("stopped");
-  return 0;
+  return Serve(root, stop_signals);
 }

@@ -11,10 +11,12 @@
 namespace inferd {
 
 absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
-    const ServerOptions& options, ModelRepository* repository) {
+    const ServerOptions& options, ModelRepository* repository,
+    metrics::ServerMetrics* metrics) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  std::unique_ptr<InferenceServer> server(new InferenceServer(repository));
+  std::unique_ptr<InferenceServer> server(
+      new InferenceServer(repository, metrics));
   const std::string address =
       absl::StrCat(options.host.find(':') != std::string::npos
                        ? absl::StrCat("[", options.host, "]")

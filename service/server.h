@@ -28,8 +28,10 @@ class InferenceServer {
  public:
   // Binds and starts serving `repository` (which must outlive the server).
   // Unavailable when the address cannot be bound.
+  // `metrics` (null: none) must outlive the server too.
   static absl::StatusOr<std::unique_ptr<InferenceServer>> Start(
-      const ServerOptions& options, ModelRepository* repository);
+      const ServerOptions& options, ModelRepository* repository,
+      metrics::ServerMetrics* metrics = nullptr);
 
   ~InferenceServer();
 
@@ -44,8 +46,9 @@ class InferenceServer {
   void Shutdown(absl::Duration grace = absl::Seconds(5));
 
  private:
-  InferenceServer(ModelRepository* repository)
-      : repository_(repository), service_(repository) {}
+  InferenceServer(ModelRepository* repository,
+                  metrics::ServerMetrics* metrics)
+      : repository_(repository), service_(repository, metrics) {}
 
   ModelRepository* const repository_;
   InferenceService service_;

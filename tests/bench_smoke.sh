@@ -28,7 +28,7 @@ fail() {
   exit 1
 }
 
-"$build/bin/inferd" --model-repository="$models/good" --grpc-port=0 \
+"$build/bin/inferd" --model-repository="$models/good" --grpc-port=0 --metrics-port=0 \
   2>"$tmp/server.log" &
 server_pid=$!
 

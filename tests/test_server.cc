@@ -24,14 +24,17 @@ std::unique_ptr<TestServer> TestServer::Start(const std::string& root,
     server->owned_loader_ = std::make_unique<TorchModelLoader>();
     loader = server->owned_loader_.get();
   }
-  auto repository = ModelRepository::Create({root, nullptr}, loader);
+  server->metrics_ = std::make_unique<metrics::ServerMetrics>();
+  auto repository = ModelRepository::Create(
+      {root, nullptr, server->metrics_.get()}, loader);
   EXPECT_TRUE(repository.ok()) << repository.status();
   if (!repository.ok()) return nullptr;
   server->repository_ = std::move(*repository);
   server->repository_->LoadAll();
   ServerOptions options;
   options.grpc_port = 0;
-  auto started = InferenceServer::Start(options, server->repository_.get());
+  auto started = InferenceServer::Start(options, server->repository_.get(),
+                                        server->metrics_.get());
   EXPECT_TRUE(started.ok()) << started.status();
   if (!started.ok()) return nullptr;
   server->server_ = std::move(*started);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "metrics/metrics.h"
 #include "model_store/model.h"
 #include "model_store/model_repository.h"
 #include "proto/inference.grpc.pb.h"
@@ -32,10 +33,12 @@ class TestServer {
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
   ModelRepository& repository() { return *repository_; }
   InferenceServer& server() { return *server_; }
+  metrics::ServerMetrics& metrics() { return *metrics_; }
   int port() const { return server_->port(); }
 
  private:
   std::unique_ptr<ModelLoader> owned_loader_;
+  std::unique_ptr<metrics::ServerMetrics> metrics_;
   std::unique_ptr<ModelRepository> repository_;
   std::unique_ptr<InferenceServer> server_;
   std::shared_ptr<grpc::Channel> channel_;

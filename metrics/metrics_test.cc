@@ -1,0 +1,118 @@
+#include "metrics/metrics.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+#include "metrics/exporter.h"
+
+namespace inferd::metrics {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+TEST(ServerMetricsTest, CountsRequestsByCodeForAVersion) {
+  ServerMetrics metrics;
+  ModelVersionMetrics* v1 = metrics.ForVersion("iris", "1");
+  EXPECT_EQ(metrics.ForVersion("iris", "1"), v1);  // one handle per version
+  v1->CountRequest(absl::StatusCode::kOk, absl::Milliseconds(2));
+  v1->CountRequest(absl::StatusCode::kOk, absl::Milliseconds(3));
+  v1->CountRequest(absl::StatusCode::kInvalidArgument, absl::Microseconds(80));
+  const std::string text = Exposition(metrics);
+  EXPECT_THAT(text, HasSubstr("inferd_requests_total{code=\"OK\",model=\"iris\","
+                              "version=\"1\"} 2"));
+  EXPECT_THAT(text, HasSubstr("inferd_requests_total{code=\"INVALID_ARGUMENT\","
+                              "model=\"iris\",version=\"1\"} 1"));
+  // Only codes that happened are exported.
+  EXPECT_THAT(text, Not(HasSubstr("code=\"INTERNAL\"")));
+  EXPECT_THAT(text, HasSubstr("inferd_request_duration_seconds_count{model="
+                              "\"iris\",version=\"1\"} 3"));
+  // 80 µs lands in the 100 µs bucket, the 2 and 3 ms calls do not.
+  EXPECT_THAT(text, HasSubstr("inferd_request_duration_seconds_bucket{model="
+                              "\"iris\",version=\"1\",le=\"0.0001\"} 1"));
+  EXPECT_THAT(text, HasSubstr("inferd_request_duration_seconds_bucket{model="
+                              "\"iris\",version=\"1\",le=\"0.005\"} 3"));
+}
+
+TEST(ServerMetricsTest, BatchesFeedInferencesExecutionsAndBatchSize) {
+  ServerMetrics metrics;
+  ModelVersionMetrics* v = metrics.ForVersion("mlp", "2");
+  v->ObserveBatch(64, absl::Milliseconds(4));
+  v->ObserveBatch(3, absl::Milliseconds(1));
+  v->ObserveQueue(absl::Microseconds(300));
+  const std::string text = Exposition(metrics);
+  EXPECT_THAT(text, HasSubstr("inferd_inferences_total{model=\"mlp\",version=\"2\"} 67"));
+  EXPECT_THAT(text, HasSubstr("inferd_executions_total{model=\"mlp\",version=\"2\"} 2"));
+  EXPECT_THAT(text, HasSubstr("inferd_batch_size_bucket{model=\"mlp\",version=\"2\",le=\"4\"} 1"));
+  EXPECT_THAT(text, HasSubstr("inferd_batch_size_sum{model=\"mlp\",version=\"2\"} 67"));
+  EXPECT_THAT(text, HasSubstr("inferd_compute_duration_seconds_count{model=\"mlp\",version=\"2\"} 2"));
+  EXPECT_THAT(text, HasSubstr("inferd_queue_duration_seconds_count{model=\"mlp\",version=\"2\"} 1"));
+}
+
+TEST(ServerMetricsTest, GaugesAndLoadsCarryModelAndVersion) {
+  ServerMetrics metrics;
+  ModelVersionMetrics* v = metrics.ForVersion("iris", "3");
+  v->SetQueueDepth(7);
+  v->SetQueueCapacity(100);
+  v->SetReady(true);
+  metrics.CountLoad("iris", "3", true);
+  metrics.CountLoad("bad", "", false);
+  const std::string text = Exposition(metrics);
+  EXPECT_THAT(text, HasSubstr("inferd_queue_depth{model=\"iris\",version=\"3\"} 7"));
+  EXPECT_THAT(text, HasSubstr("inferd_queue_capacity{model=\"iris\",version=\"3\"} 100"));
+  EXPECT_THAT(text, HasSubstr("inferd_model_ready{model=\"iris\",version=\"3\"} 1"));
+  EXPECT_THAT(text, HasSubstr("inferd_model_loads_total{model=\"iris\",result=\"success\",version=\"3\"} 1"));
+  EXPECT_THAT(text, HasSubstr("inferd_model_loads_total{model=\"bad\",result=\"failure\",version=\"\"} 1"));
+}
+
+TEST(ServerMetricsTest, UnresolvedRequestsCreateNoPerVersionSeries) {
+  ServerMetrics metrics;
+  metrics.CountUnresolvedRequest("", absl::StatusCode::kNotFound,
+                                 absl::Microseconds(40));
+  const std::string text = Exposition(metrics);
+  EXPECT_THAT(text, HasSubstr("inferd_requests_total{code=\"NOT_FOUND\",model=\"\",version=\"\"} 1"));
+  EXPECT_THAT(text, Not(HasSubstr("inferd_model_ready{")));
+  EXPECT_THAT(text, Not(HasSubstr("inferd_queue_depth{")));
+}
+
+TEST(ServerMetricsTest, ProcessMetricsUseTheStandardNames) {
+  ServerMetrics metrics;
+  const std::string text = Exposition(metrics);
+  EXPECT_THAT(text, HasSubstr("# TYPE process_cpu_seconds_total counter"));
+  EXPECT_THAT(text, HasSubstr("# TYPE process_resident_memory_bytes gauge"));
+  EXPECT_THAT(text, HasSubstr("# TYPE process_start_time_seconds gauge"));
+  EXPECT_THAT(text, Not(HasSubstr("process_resident_memory_bytes 0\n")));
+}
+
+TEST(ServerMetricsTest, ConcurrentCountsAreNotLost) {
+  ServerMetrics metrics;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&metrics] {
+      for (int i = 0; i < 1000; ++i) {
+        metrics.ForVersion("m", "1")->CountRequest(absl::StatusCode::kOk,
+                                                   absl::Microseconds(1));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_THAT(Exposition(metrics),
+              HasSubstr("inferd_requests_total{code=\"OK\",model=\"m\",version=\"1\"} 4000"));
+}
+
+TEST(MetricsExporterTest, PortZeroPicksAFreePort) {
+  ServerMetrics metrics;
+  auto exporter = MetricsExporter::Start("127.0.0.1", 0, &metrics);
+  ASSERT_TRUE(exporter.ok()) << exporter.status();
+  EXPECT_GT((*exporter)->port(), 0);
+  // A second exporter on the same port cannot bind.
+  auto clash = MetricsExporter::Start("127.0.0.1", (*exporter)->port(), &metrics);
+  EXPECT_EQ(clash.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(clash.status().message(), HasSubstr("cannot listen on 127.0.0.1:"));
+}
+
+}  // namespace
+}  // namespace inferd::metrics
