@@ -11,16 +11,18 @@ namespace {
 
 // Seconds from ~50 µs (a tiny model answered from a warm queue) to 10 s.
 const prometheus::Histogram::BucketBoundaries& DurationBuckets() {
-  static const auto* const buckets = new prometheus::Histogram::BucketBoundaries{
-      0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-      0.025,   0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10};
+  static const auto* const buckets =
+      new prometheus::Histogram::BucketBoundaries{
+          0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,    0.1,    0.25,    0.5,    1,     2.5,    5,     10};
   return *buckets;
 }
 
 // Rows per batch: powers of two up to 256.
 const prometheus::Histogram::BucketBoundaries& BatchBuckets() {
-  static const auto* const buckets = new prometheus::Histogram::BucketBoundaries{
-      1, 2, 4, 8, 16, 32, 64, 128, 256};
+  static const auto* const buckets =
+      new prometheus::Histogram::BucketBoundaries{1,  2,  4,   8,  16,
+                                                  32, 64, 128, 256};
   return *buckets;
 }
 

@@ -1,7 +1,11 @@
 #include "metrics/metrics.h"
 
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <thread>
 #include <vector>
@@ -10,6 +14,27 @@
 
 namespace inferd::metrics {
 namespace {
+
+// A plain HTTP/1.0 GET over loopback; returns the whole response.
+std::string HttpGet(int port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) ==
+      0) {
+    const std::string request = "GET " + path + " HTTP/1.0\r\n\r\n";
+    send(fd, request.data(), request.size(), 0);
+    char buffer[4096];
+    for (ssize_t n; (n = recv(fd, buffer, sizeof(buffer), 0)) > 0;) {
+      response.append(buffer, static_cast<size_t>(n));
+    }
+  }
+  close(fd);
+  return response;
+}
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -22,8 +47,9 @@ TEST(ServerMetricsTest, CountsRequestsByCodeForAVersion) {
   v1->CountRequest(absl::StatusCode::kOk, absl::Milliseconds(3));
   v1->CountRequest(absl::StatusCode::kInvalidArgument, absl::Microseconds(80));
   const std::string text = Exposition(metrics);
-  EXPECT_THAT(text, HasSubstr("inferd_requests_total{code=\"OK\",model=\"iris\","
-                              "version=\"1\"} 2"));
+  EXPECT_THAT(text,
+              HasSubstr("inferd_requests_total{code=\"OK\",model=\"iris\","
+                        "version=\"1\"} 2"));
   EXPECT_THAT(text, HasSubstr("inferd_requests_total{code=\"INVALID_ARGUMENT\","
                               "model=\"iris\",version=\"1\"} 1"));
   // Only codes that happened are exported.
@@ -44,12 +70,22 @@ TEST(ServerMetricsTest, BatchesFeedInferencesExecutionsAndBatchSize) {
   v->ObserveBatch(3, absl::Milliseconds(1));
   v->ObserveQueue(absl::Microseconds(300));
   const std::string text = Exposition(metrics);
-  EXPECT_THAT(text, HasSubstr("inferd_inferences_total{model=\"mlp\",version=\"2\"} 67"));
-  EXPECT_THAT(text, HasSubstr("inferd_executions_total{model=\"mlp\",version=\"2\"} 2"));
-  EXPECT_THAT(text, HasSubstr("inferd_batch_size_bucket{model=\"mlp\",version=\"2\",le=\"4\"} 1"));
-  EXPECT_THAT(text, HasSubstr("inferd_batch_size_sum{model=\"mlp\",version=\"2\"} 67"));
-  EXPECT_THAT(text, HasSubstr("inferd_compute_duration_seconds_count{model=\"mlp\",version=\"2\"} 2"));
-  EXPECT_THAT(text, HasSubstr("inferd_queue_duration_seconds_count{model=\"mlp\",version=\"2\"} 1"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("inferd_inferences_total{model=\"mlp\",version=\"2\"} 67"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("inferd_executions_total{model=\"mlp\",version=\"2\"} 2"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "inferd_batch_size_bucket{model=\"mlp\",version=\"2\",le=\"4\"} 1"));
+  EXPECT_THAT(
+      text, HasSubstr("inferd_batch_size_sum{model=\"mlp\",version=\"2\"} 67"));
+  EXPECT_THAT(text, HasSubstr("inferd_compute_duration_seconds_count{model="
+                              "\"mlp\",version=\"2\"} 2"));
+  EXPECT_THAT(text, HasSubstr("inferd_queue_duration_seconds_count{model="
+                              "\"mlp\",version=\"2\"} 1"));
 }
 
 TEST(ServerMetricsTest, GaugesAndLoadsCarryModelAndVersion) {
@@ -61,11 +97,17 @@ TEST(ServerMetricsTest, GaugesAndLoadsCarryModelAndVersion) {
   metrics.CountLoad("iris", "3", true);
   metrics.CountLoad("bad", "", false);
   const std::string text = Exposition(metrics);
-  EXPECT_THAT(text, HasSubstr("inferd_queue_depth{model=\"iris\",version=\"3\"} 7"));
-  EXPECT_THAT(text, HasSubstr("inferd_queue_capacity{model=\"iris\",version=\"3\"} 100"));
-  EXPECT_THAT(text, HasSubstr("inferd_model_ready{model=\"iris\",version=\"3\"} 1"));
-  EXPECT_THAT(text, HasSubstr("inferd_model_loads_total{model=\"iris\",result=\"success\",version=\"3\"} 1"));
-  EXPECT_THAT(text, HasSubstr("inferd_model_loads_total{model=\"bad\",result=\"failure\",version=\"\"} 1"));
+  EXPECT_THAT(text,
+              HasSubstr("inferd_queue_depth{model=\"iris\",version=\"3\"} 7"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("inferd_queue_capacity{model=\"iris\",version=\"3\"} 100"));
+  EXPECT_THAT(text,
+              HasSubstr("inferd_model_ready{model=\"iris\",version=\"3\"} 1"));
+  EXPECT_THAT(text, HasSubstr("inferd_model_loads_total{model=\"iris\",result="
+                              "\"success\",version=\"3\"} 1"));
+  EXPECT_THAT(text, HasSubstr("inferd_model_loads_total{model=\"bad\",result="
+                              "\"failure\",version=\"\"} 1"));
 }
 
 TEST(ServerMetricsTest, UnresolvedRequestsCreateNoPerVersionSeries) {
@@ -73,7 +115,8 @@ TEST(ServerMetricsTest, UnresolvedRequestsCreateNoPerVersionSeries) {
   metrics.CountUnresolvedRequest("", absl::StatusCode::kNotFound,
                                  absl::Microseconds(40));
   const std::string text = Exposition(metrics);
-  EXPECT_THAT(text, HasSubstr("inferd_requests_total{code=\"NOT_FOUND\",model=\"\",version=\"\"} 1"));
+  EXPECT_THAT(text, HasSubstr("inferd_requests_total{code=\"NOT_FOUND\",model="
+                              "\"\",version=\"\"} 1"));
   EXPECT_THAT(text, Not(HasSubstr("inferd_model_ready{")));
   EXPECT_THAT(text, Not(HasSubstr("inferd_queue_depth{")));
 }
@@ -99,19 +142,51 @@ TEST(ServerMetricsTest, ConcurrentCountsAreNotLost) {
     });
   }
   for (auto& t : threads) t.join();
-  EXPECT_THAT(Exposition(metrics),
-              HasSubstr("inferd_requests_total{code=\"OK\",model=\"m\",version=\"1\"} 4000"));
+  EXPECT_THAT(
+      Exposition(metrics),
+      HasSubstr(
+          "inferd_requests_total{code=\"OK\",model=\"m\",version=\"1\"} 4000"));
 }
 
-TEST(MetricsExporterTest, PortZeroPicksAFreePort) {
+TEST(MetricsExporterTest, ServesTheExpositionOverHttp) {
+  ServerMetrics metrics;
+  metrics.ForVersion("iris", "1")
+      ->CountRequest(absl::StatusCode::kOk, absl::Milliseconds(1));
+  auto exporter = MetricsExporter::Start("127.0.0.1", 0, &metrics);
+  ASSERT_TRUE(exporter.ok()) << exporter.status();
+  ASSERT_GT((*exporter)->port(), 0);
+  const std::string reply = HttpGet((*exporter)->port(), "/metrics");
+  EXPECT_THAT(reply, ::testing::StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(reply, HasSubstr("Content-Type: text/plain; version=0.0.4"));
+  EXPECT_THAT(reply,
+              HasSubstr("inferd_requests_total{code=\"OK\",model=\"iris\""));
+  EXPECT_THAT(HttpGet((*exporter)->port(), "/other"),
+              ::testing::StartsWith("HTTP/1.1 404 Not Found"));
+}
+
+TEST(MetricsExporterTest, BusyPortIsUnavailable) {
   ServerMetrics metrics;
   auto exporter = MetricsExporter::Start("127.0.0.1", 0, &metrics);
   ASSERT_TRUE(exporter.ok()) << exporter.status();
-  EXPECT_GT((*exporter)->port(), 0);
-  // A second exporter on the same port cannot bind.
-  auto clash = MetricsExporter::Start("127.0.0.1", (*exporter)->port(), &metrics);
+  auto clash =
+      MetricsExporter::Start("127.0.0.1", (*exporter)->port(), &metrics);
   EXPECT_EQ(clash.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(clash.status().message(), HasSubstr("cannot listen on 127.0.0.1:"));
+  EXPECT_THAT(clash.status().message(),
+              HasSubstr("cannot listen on 127.0.0.1:"));
+}
+
+TEST(HttpResponseTest, RefusesOtherMethodsAndMalformedRequests) {
+  ServerMetrics metrics;
+  EXPECT_THAT(HttpResponse("POST /metrics HTTP/1.1\r\n\r\n", metrics),
+              ::testing::StartsWith("HTTP/1.1 405"));
+  EXPECT_THAT(HttpResponse("nonsense\r\n\r\n", metrics),
+              ::testing::StartsWith("HTTP/1.1 400"));
+  const std::string head =
+      HttpResponse("HEAD /metrics HTTP/1.0\r\n\r\n", metrics);
+  EXPECT_THAT(head, ::testing::StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(head, ::testing::EndsWith("\r\n\r\n"));
+  EXPECT_THAT(HttpResponse("GET /metrics?x=1 HTTP/1.1\r\n\r\n", metrics),
+              HasSubstr("process_cpu_seconds_total"));
 }
 
 }  // namespace

@@ -63,9 +63,10 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   // proc(5): utime is field 14, stime 15, starttime 22; fields[0] is field 3.
   if (stat.size() > 19 && ticks > 0) {
     const double cpu = (std::stod(stat[11]) + std::stod(stat[12])) / ticks;
-    families.push_back(Single("process_cpu_seconds_total",
-                              "Total user and system CPU time spent in seconds.",
-                              prometheus::MetricType::Counter, cpu));
+    families.push_back(
+        Single("process_cpu_seconds_total",
+               "Total user and system CPU time spent in seconds.",
+               prometheus::MetricType::Counter, cpu));
     const double boot = BootTimeSeconds();
     if (boot >= 0) {
       families.push_back(Single(
@@ -78,10 +79,10 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   double size_pages = 0;
   double resident_pages = 0;
   if (statm >> size_pages >> resident_pages) {
-    families.push_back(Single(
-        "process_resident_memory_bytes", "Resident memory size in bytes.",
-        prometheus::MetricType::Gauge,
-        resident_pages * static_cast<double>(sysconf(_SC_PAGESIZE))));
+    families.push_back(
+        Single("process_resident_memory_bytes",
+               "Resident memory size in bytes.", prometheus::MetricType::Gauge,
+               resident_pages * static_cast<double>(sysconf(_SC_PAGESIZE))));
   }
   return families;
 }

@@ -15,6 +15,8 @@ packages=(
   libopenblas0-pthread
   # The example model: trained with PyTorch on the iris data sklearn ships.
   python3-torch python3-sklearn
+  # Tests: a real Prometheus scrapes inferd; promtool checks rules/exposition.
+  prometheus
 )
 
 missing=()

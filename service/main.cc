@@ -56,11 +56,14 @@ sigset_t BlockStopSignals() {
 // Runs the server until a stop signal; returns the exit code.
 int Serve(const std::string& root, const sigset_t& stop_signals) {
   const std::string host = absl::GetFlag(FLAGS_host);
-  inferd::metrics::ServerMetrics metrics;
+  inferd::metrics::ServerMetrics all_metrics;
+  // Null when metrics are off: then nothing on the request path records.
+  inferd::metrics::ServerMetrics* metrics = nullptr;
   std::unique_ptr<inferd::metrics::MetricsExporter> exporter;
   if (absl::GetFlag(FLAGS_allow_metrics)) {
+    metrics = &all_metrics;
     auto started = inferd::metrics::MetricsExporter::Start(
-        host, absl::GetFlag(FLAGS_metrics_port), &metrics);
+        host, absl::GetFlag(FLAGS_metrics_port), metrics);
     if (!started.ok()) {
       inferd::LogError(started.status().message());
       return 1;
@@ -72,7 +75,7 @@ int Serve(const std::string& root, const sigset_t& stop_signals) {
 
   inferd::TorchModelLoader loader;
   auto repository =
-      inferd::ModelRepository::Create({root, nullptr, &metrics}, &loader);
+      inferd::ModelRepository::Create({root, nullptr, metrics}, &loader);
   if (!repository.ok()) {
     inferd::LogError(repository.status().message());
     return 2;
@@ -84,7 +87,7 @@ int Serve(const std::string& root, const sigset_t& stop_signals) {
   options.host = host;
   options.grpc_port = absl::GetFlag(FLAGS_grpc_port);
   auto server =
-      inferd::InferenceServer::Start(options, repository->get(), &metrics);
+      inferd::InferenceServer::Start(options, repository->get(), metrics);
   if (!server.ok()) {
     inferd::LogError(server.status().message());
     return 1;
