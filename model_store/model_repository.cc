@@ -1,6 +1,9 @@
 #include "model_store/model_repository.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <iterator>
+#include <set>
 #include <system_error>
 #include <utility>
 
@@ -11,27 +14,13 @@
 #include "model_store/data_type.h"
 #include "model_store/model_config.h"
 #include "model_store/output_encoding.h"
+#include "model_store/repository_scan.h"
+#include "model_store/validation_gate.h"
+#include "model_store/version_policy.h"
 
 namespace inferd {
 namespace fs = std::filesystem;
 namespace {
-
-// Numeric subdirectories of `model_dir`, i.e. its versions, ascending.
-std::vector<int64_t> ListVersions(const std::string& model_dir) {
-  std::vector<int64_t> versions;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(model_dir, ec)) {
-    int64_t version = 0;
-    const std::string name = entry.path().filename().string();
-    if (entry.is_directory(ec) && !name.empty() &&
-        std::all_of(name.begin(), name.end(), absl::ascii_isdigit) &&
-        absl::SimpleAtoi(name, &version) && version > 0) {
-      versions.push_back(version);
-    }
-  }
-  std::sort(versions.begin(), versions.end());
-  return versions;
-}
 
 absl::StatusOr<std::vector<std::vector<std::string>>> LoadAllLabels(
     const inference::ModelConfig& config, const std::string& model_dir) {
@@ -95,6 +84,17 @@ absl::Status WarmUp(const inference::ModelConfig& config, Model* model) {
   return absl::OkStatus();
 }
 
+const char* VersionStateName(VersionState state) {
+  switch (state) {
+    case VersionState::kLoading:
+      return "LOADING";
+    case VersionState::kReady:
+      return "READY";
+    default:
+      return "UNAVAILABLE";
+  }
+}
+
 absl::StatusOr<std::unique_ptr<ModelRepository>> ModelRepository::Create(
     Options options, ModelLoader* loader) {
   std::error_code ec;
@@ -103,27 +103,141 @@ absl::StatusOr<std::unique_ptr<ModelRepository>> ModelRepository::Create(
         absl::StrCat("--model-repository=", options.root, ": not a directory"));
   }
   if (options.clock == nullptr) options.clock = RealClock();
-  return std::unique_ptr<ModelRepository>(
+  if (options.poll_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--repository-poll-secs: expected a positive interval");
+  }
+  std::unique_ptr<ModelRepository> repository(
       new ModelRepository(std::move(options), loader));
+  if (repository->options_.start_thread) {
+    repository->background_ =
+        std::thread(&ModelRepository::BackgroundLoop, repository.get());
+  }
+  return repository;
 }
 
 ModelRepository::ModelRepository(Options options, ModelLoader* loader)
     : options_(std::move(options)), loader_(loader) {}
 
-int ModelRepository::LoadAll() {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(options_.root, ec)) {
-    if (entry.is_directory(ec)) names.push_back(entry.path().filename());
+ModelRepository::~ModelRepository() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
   }
-  std::sort(names.begin(), names.end());
+  if (background_.joinable()) background_.join();
+}
+
+void ModelRepository::BackgroundLoop() {
+  // Outside poll mode the loop only frees drained versions.
+  const absl::Duration period = options_.mode == ControlMode::kPoll
+                                    ? options_.poll_interval
+                                    : absl::Milliseconds(500);
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      const absl::Time until = options_.clock->Now() + period;
+      auto stop = [this]()
+                      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+      options_.clock->AwaitWithDeadline(&mu_, absl::Condition(&stop), until);
+      if (stopping_) return;
+    }
+    if (options_.mode == ControlMode::kPoll) PollOnce();
+    Reap();
+  }
+}
+
+int ModelRepository::LoadAll() {
   int ready = 0;
-  for (const std::string& name : names) {
-    if (LoadModel(name).ok()) ++ready;
+  {
+    absl::MutexLock load_lock(&load_mu_);
+    for (const std::string& name : ListModelDirs(options_.root)) {
+      if (SyncModel(name, /*require_stable=*/false).ok()) ++ready;
+    }
   }
   absl::MutexLock lock(&mu_);
   scanned_ = true;
   return ready;
+}
+
+absl::Status ModelRepository::LoadModel(const std::string& name) {
+  absl::MutexLock load_lock(&load_mu_);
+  return SyncModel(name, /*require_stable=*/false);
+}
+
+void ModelRepository::PollOnce() {
+  absl::MutexLock load_lock(&load_mu_);
+  const std::vector<std::string> on_disk = ListModelDirs(options_.root);
+  for (const std::string& name : on_disk) {
+    SyncModel(name, /*require_stable=*/true).IgnoreError();
+  }
+  std::vector<std::string> gone;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [name, entry] : models_) {
+      if (!std::binary_search(on_disk.begin(), on_disk.end(), name)) {
+        gone.push_back(name);
+      }
+    }
+  }
+  for (const std::string& name : gone) {
+    UnloadModel(name).IgnoreError();
+    last_scan_.erase(name);
+    absl::MutexLock lock(&mu_);
+    models_.erase(name);
+  }
+}
+
+absl::Status ModelRepository::UnloadModel(const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  auto it = models_.find(name);
+  if (it == models_.end()) {
+    return absl::NotFoundError(absl::StrCat("unknown model \"", name, "\""));
+  }
+  Entry& entry = it->second;
+  for (auto& [version, servable] : entry.serving) {
+    retired_.push_back(std::move(servable));
+    entry.states[version] = {version, VersionState::kUnloaded, "unloaded"};
+    if (options_.metrics != nullptr) {
+      options_.metrics->ForVersion(name, absl::StrCat(version))
+          ->SetReady(false);
+    }
+    LogInfo("model ", name, " version ", version, " unloading (draining)");
+  }
+  entry.serving.clear();
+  entry.status.ready_versions.clear();
+  entry.wanted = false;
+  return absl::OkStatus();
+}
+
+int ModelRepository::Reap() {
+  std::vector<std::shared_ptr<ServableModel>> drained;
+  {
+    absl::MutexLock lock(&mu_);
+    auto still_used = [](const std::shared_ptr<ServableModel>& s) {
+      return s.use_count() > 1;
+    };
+    auto split =
+        std::stable_partition(retired_.begin(), retired_.end(), still_used);
+    drained.assign(std::make_move_iterator(split),
+                   std::make_move_iterator(retired_.end()));
+    retired_.erase(split, retired_.end());
+  }
+  for (const auto& servable : drained) {
+    LogInfo("model ", servable->config().name(), " version ",
+            servable->version(), " UNLOADED");
+  }
+  // Destroying them joins their (idle) workers and frees the model.
+  const int freed = static_cast<int>(drained.size());
+  drained.clear();
+  return freed;
+}
+
+void ModelRepository::SetState(const std::string& name, int64_t version,
+                               VersionState state, const std::string& reason) {
+  absl::MutexLock lock(&mu_);
+  Entry& entry = models_[name];
+  entry.status.name = name;
+  entry.states[version] = {version, state, reason};
 }
 
 absl::StatusOr<std::unique_ptr<ServableModel>> ModelRepository::LoadVersion(
@@ -132,10 +246,15 @@ absl::StatusOr<std::unique_ptr<ServableModel>> ModelRepository::LoadVersion(
   absl::StatusOr<std::vector<std::vector<std::string>>> labels =
       LoadAllLabels(config, model_dir);
   if (!labels.ok()) return labels.status();
+  const std::string version_dir = absl::StrCat(model_dir, "/", version);
   absl::StatusOr<std::unique_ptr<Model>> model =
-      loader_->Load(config, absl::StrCat(model_dir, "/", version));
+      loader_->Load(config, version_dir);
   if (!model.ok()) return model.status();
   if (absl::Status s = WarmUp(config, model->get()); !s.ok()) return s;
+  if (absl::Status s = RunValidationGate(config, model->get(), version_dir);
+      !s.ok()) {
+    return s;
+  }
   ServableModel::Options servable;
   servable.config = config;
   servable.version = version;
@@ -148,76 +267,163 @@ absl::StatusOr<std::unique_ptr<ServableModel>> ModelRepository::LoadVersion(
   return ServableModel::Create(std::move(servable), std::move(*model));
 }
 
-absl::Status ModelRepository::LoadEntry(const std::string& name,
-                                        Entry* entry,
-                                        int64_t* attempted) const {
+absl::Status ModelRepository::SyncModel(const std::string& name,
+                                        bool require_stable) {
   const std::string model_dir = absl::StrCat(options_.root, "/", name);
+  std::error_code ec;
+  if (!fs::is_directory(model_dir, ec)) {
+    return absl::NotFoundError(absl::StrCat("no model directory ", model_dir));
+  }
+  // Two scans in a row must agree before a changed file set is trusted: a
+  // version still being copied in is not loaded half-written.
+  std::map<int64_t, std::string> scan = ScanVersions(model_dir);
+  scan[0] = TopLevelFingerprint(model_dir);  // 0: config.pbtxt and labels
+  const std::map<int64_t, std::string> previous = std::move(last_scan_[name]);
+  last_scan_[name] = scan;
+  auto stable = [&](int64_t v) {
+    auto it = previous.find(v);
+    return !require_stable || (it != previous.end() && it->second == scan[v]);
+  };
+
+  Entry update;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry& current = models_[name];
+    current.status.name = name;
+    current.wanted = true;
+    update = current;
+  }
+  const bool config_changed = update.config_fingerprint != scan[0];
+  if (config_changed && !stable(0)) return absl::OkStatus();  // wait
+
   absl::StatusOr<ParsedConfig> parsed =
       ReadModelConfig(absl::StrCat(model_dir, "/config.pbtxt"), name);
-  if (!parsed.ok()) return parsed.status();
+  if (!parsed.ok()) {
+    if (options_.metrics != nullptr)
+      options_.metrics->CountLoad(name, "", false);
+    LogError("model ", name, " failed to load: ", parsed.status().message());
+    update.status.failure = std::string(parsed.status().message());
+    update.config_fingerprint = scan[0];
+    Publish(name, std::move(update));
+    return parsed.status();
+  }
   for (const std::string& field : parsed->ignored_fields) {
     LogWarning("model ", name, ": config.pbtxt ", field,
                " (not implemented by inferd; ignored)");
   }
-  entry->status.config =
-      std::make_shared<const inference::ModelConfig>(parsed->config);
-  const std::vector<int64_t> versions = ListVersions(model_dir);
-  if (versions.empty()) {
-    return absl::NotFoundError(
-        absl::StrCat(model_dir, ": no version directory (e.g. 1/model.pt)"));
-  }
-  *attempted = versions.back();
-  absl::StatusOr<std::unique_ptr<ServableModel>> servable =
-      LoadVersion(parsed->config, model_dir, versions.back());
-  if (!servable.ok()) return servable.status();
-  entry->versions[versions.back()] = std::move(*servable);
-  entry->status.ready_versions.push_back(versions.back());
-  return absl::OkStatus();
-}
+  const inference::ModelConfig& config = parsed->config;
 
-absl::Status ModelRepository::LoadModel(const std::string& name) {
-  Entry entry;
-  entry.status.name = name;
-  int64_t attempted = 0;
-  const absl::Status result = LoadEntry(name, &entry, &attempted);
-  const std::string version = attempted > 0 ? absl::StrCat(attempted) : "";
-  if (options_.metrics != nullptr) {
-    options_.metrics->CountLoad(name, version, result.ok());
-  }
-  if (result.ok()) {
-    LogInfo("model ", name, " version ", version, " is READY");
-  } else {
-    entry.status.failure = std::string(result.message());
-    LogError("model ", name, " failed to load: ", result.message());
-  }
-  Entry retired;  // destroyed after the lock is released: it drains
-  {
-    absl::MutexLock lock(&mu_);
-    Entry& slot = models_[name];
-    if (!result.ok() && !slot.versions.empty()) {
-      // A failed reload leaves whatever was serving untouched.
-      slot.status.failure = entry.status.failure;
-      return result;
-    }
-    retired = std::move(slot);
-    slot = std::move(entry);
-    PublishReadinessLocked(name, retired, slot);
-  }
-  return result;
-}
-
-void ModelRepository::PublishReadinessLocked(const std::string& name,
-                                             const Entry& before,
-                                             const Entry& after) const {
-  if (options_.metrics == nullptr) return;
-  for (const auto& [version, servable] : before.versions) {
-    if (after.versions.count(version) == 0) {
-      options_.metrics->ForVersion(name, absl::StrCat(version))->SetReady(false);
+  // Candidates: stable versions, minus those known to fail as they are.
+  std::vector<int64_t> candidates;
+  std::set<int64_t> excluded;
+  for (const auto& [v, fingerprint] : scan) {
+    if (v == 0 || !stable(v)) continue;
+    candidates.push_back(v);
+    auto state = update.states.find(v);
+    if (!config_changed && state != update.states.end() &&
+        state->second.state == VersionState::kFailed &&
+        update.loaded_from[v] == fingerprint) {
+      excluded.insert(v);
     }
   }
-  for (const auto& [version, servable] : after.versions) {
-    options_.metrics->ForVersion(name, absl::StrCat(version))->SetReady(true);
+  std::map<int64_t, std::shared_ptr<ServableModel>> serving;
+  absl::Status last_failure = absl::OkStatus();
+  // The policy applies to the versions that load: a version that fails makes
+  // room for the next one it would choose.
+  for (bool retry = true; retry;) {
+    retry = false;
+    std::vector<int64_t> usable;
+    for (int64_t v : candidates) {
+      if (!excluded.count(v)) usable.push_back(v);
+    }
+    for (int64_t v : SelectVersions(config.version_policy(), usable)) {
+      if (serving.count(v)) continue;
+      auto old = update.serving.find(v);
+      if (!config_changed && old != update.serving.end() &&
+          update.loaded_from[v] == scan[v]) {
+        serving[v] = old->second;  // unchanged: keep serving it
+        continue;
+      }
+      SetState(name, v, VersionState::kLoading, "");
+      LogInfo("model ", name, " version ", v, " LOADING");
+      absl::StatusOr<std::unique_ptr<ServableModel>> loaded =
+          LoadVersion(config, model_dir, v);
+      update.loaded_from[v] = scan[v];
+      if (options_.metrics != nullptr) {
+        options_.metrics->CountLoad(name, absl::StrCat(v), loaded.ok());
+      }
+      if (!loaded.ok()) {
+        last_failure = loaded.status();
+        LogError("model ", name, " version ", v,
+                 " FAILED: ", loaded.status().message());
+        update.states[v] = {v, VersionState::kFailed,
+                            std::string(loaded.status().message())};
+        SetState(name, v, VersionState::kFailed, update.states[v].reason);
+        excluded.insert(v);
+        retry = true;
+        break;
+      }
+      serving[v] = std::move(*loaded);
+      update.states[v] = {v, VersionState::kReady, ""};
+      LogInfo("model ", name, " version ", v, " is READY");
+    }
   }
+  // Versions still being rewritten on disk keep serving as they were.
+  for (const auto& [v, servable] : update.serving) {
+    if (scan.count(v) && !stable(v) && !serving.count(v)) serving[v] = servable;
+  }
+  if (serving.empty() && !update.serving.empty() && !last_failure.ok()) {
+    // Nothing new loaded: whatever was serving keeps serving.
+    serving = update.serving;
+  }
+  update.serving = std::move(serving);
+  update.status.config = std::make_shared<const inference::ModelConfig>(config);
+  update.status.failure =
+      last_failure.ok() ? "" : std::string(last_failure.message());
+  update.config_fingerprint = scan[0];
+  const bool ready = !update.serving.empty();
+  Publish(name, std::move(update));
+  if (ready) return absl::OkStatus();
+  return last_failure.ok() ? absl::NotFoundError(absl::StrCat(
+                                 model_dir,
+                                 ": no version directory selected by the "
+                                 "version_policy (e.g. 1/model.pt)"))
+                           : last_failure;
+}
+
+void ModelRepository::Publish(const std::string& name, Entry update) {
+  absl::MutexLock lock(&mu_);
+  Entry& slot = models_[name];
+  for (auto& [version, servable] : slot.serving) {
+    if (update.serving.count(version) && update.serving[version] == servable) {
+      continue;
+    }
+    // Retired: no new requests reach it; it drains and Reap() frees it.
+    retired_.push_back(servable);
+    if (!update.states.count(version) ||
+        update.states[version].state == VersionState::kReady) {
+      update.states[version] = {version, VersionState::kUnloaded,
+                                "retired: replaced or no longer selected"};
+    }
+    if (options_.metrics != nullptr && !update.serving.count(version)) {
+      options_.metrics->ForVersion(name, absl::StrCat(version))
+          ->SetReady(false);
+    }
+    LogInfo("model ", name, " version ", version, " retiring (draining)");
+  }
+  update.status.ready_versions.clear();
+  for (const auto& [version, servable] : update.serving) {
+    update.status.ready_versions.push_back(version);
+    if (options_.metrics != nullptr) {
+      options_.metrics->ForVersion(name, absl::StrCat(version))->SetReady(true);
+    }
+  }
+  update.status.versions.clear();
+  for (const auto& [version, state] : update.states) {
+    update.status.versions.push_back(state);
+  }
+  update.wanted = true;
+  slot = std::move(update);
 }
 
 absl::StatusOr<std::shared_ptr<ServableModel>> ModelRepository::Get(
@@ -233,13 +439,14 @@ absl::StatusOr<std::shared_ptr<ServableModel>> ModelRepository::Get(
     return absl::NotFoundError(absl::StrCat("unknown model \"", name, "\""));
   }
   const Entry& entry = it->second;
-  if (entry.versions.empty()) {
+  if (entry.serving.empty()) {
     return absl::UnavailableError(absl::StrCat(
-        "model \"", name, "\" has no ready version: ", entry.status.failure));
+        "model \"", name, "\" has no ready version",
+        entry.status.failure.empty() ? "" : ": ", entry.status.failure));
   }
-  if (wanted == -1) return entry.versions.rbegin()->second;
-  auto v = entry.versions.find(wanted);
-  if (v == entry.versions.end()) {
+  if (wanted == -1) return entry.serving.rbegin()->second;
+  auto v = entry.serving.find(wanted);
+  if (v == entry.serving.end()) {
     return absl::NotFoundError(
         absl::StrCat("model \"", name, "\" has no ready version ", version));
   }
@@ -254,7 +461,14 @@ bool ModelRepository::Contains(const std::string& name) const {
 std::vector<ModelStatus> ModelRepository::List() const {
   absl::MutexLock lock(&mu_);
   std::vector<ModelStatus> result;
-  for (const auto& [name, entry] : models_) result.push_back(entry.status);
+  for (const auto& [name, entry] : models_) {
+    ModelStatus status = entry.status;
+    status.versions.clear();
+    for (const auto& [version, state] : entry.states) {
+      status.versions.push_back(state);
+    }
+    result.push_back(std::move(status));
+  }
   return result;
 }
 
@@ -262,9 +476,27 @@ bool ModelRepository::AllReady() const {
   absl::MutexLock lock(&mu_);
   if (!scanned_) return false;
   for (const auto& [name, entry] : models_) {
-    if (entry.versions.empty()) return false;
+    if (entry.wanted && entry.serving.empty()) return false;
   }
   return true;
+}
+
+bool ModelRepository::AwaitState(const std::string& name, int64_t version,
+                                 VersionState state,
+                                 absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto reached = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto model = models_.find(name);
+    if (model == models_.end()) return false;
+    auto v = model->second.states.find(version);
+    return v != model->second.states.end() && v->second.state == state;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
+}
+
+size_t ModelRepository::retired_count() const {
+  absl::MutexLock lock(&mu_);
+  return retired_.size();
 }
 
 }  // namespace inferd

@@ -5,12 +5,14 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/clock.h"
 #include "metrics/metrics.h"
 #include "model_store/model.h"
@@ -19,17 +21,47 @@
 
 namespace inferd {
 
+// Lifecycle of one model version. Legal transitions:
+//   LOADING -> READY | FAILED      (load, warm-up, validation gate)
+//   READY   -> UNLOADED            (retired: it drains, then it is freed)
+//   FAILED  -> LOADING             (its files changed, or a load was asked)
+//   UNLOADED -> LOADING
+enum class VersionState { kLoading, kReady, kFailed, kUnloaded };
+
+// "LOADING", "READY", "UNAVAILABLE" (failed or unloaded), as Triton's
+// RepositoryIndex reports them.
+const char* VersionStateName(VersionState state);
+
+struct VersionStatus {
+  int64_t version = 0;
+  VersionState state = VersionState::kLoading;
+  std::string reason;  // why it failed or was unloaded
+};
+
 // What the repository knows about one model directory.
 struct ModelStatus {
   std::string name;
   // Set when config.pbtxt parsed and validated.
   std::shared_ptr<const inference::ModelConfig> config;
   std::vector<int64_t> ready_versions;  // ascending
-  std::string failure;                  // why the model has no ready version
+  std::string failure;                  // why the last load failed
+  std::vector<VersionStatus> versions;  // every version tried, ascending
 };
 
-// The models of a Triton-layout repository directory (see DESIGN.md), each
-// loaded at its highest-numbered version. Thread-safe.
+// How the set of served models changes (Triton's --model-control-mode).
+enum class ControlMode {
+  kNone,      // load everything at start-up; never change
+  kPoll,      // also rescan the repository every poll interval
+  kExplicit,  // only LoadModel()/UnloadModel() (the Repository* RPCs)
+};
+
+// The models of a Triton-layout repository directory (see DESIGN.md): which
+// versions serve (version_policy), loading, swapping and unloading them
+// while requests keep flowing. A version serves only once loaded, warmed up
+// and past its validation gate; until then, and if it fails, whatever served
+// before keeps serving. A retired version takes no new requests, finishes
+// those it holds (shared_ptr), and is freed once the last is answered.
+// Thread-safe.
 class ModelRepository {
  public:
   struct Options {
@@ -38,26 +70,48 @@ class ModelRepository {
     // Load counts, readiness and per-version serving figures; null: none.
     // Must outlive the repository.
     metrics::ServerMetrics* metrics = nullptr;
+    ControlMode mode = ControlMode::kNone;
+    // Poll mode: time between rescans. A new or changed version directory
+    // loads only once it looked the same on two consecutive scans.
+    absl::Duration poll_interval = absl::Seconds(15);
+    // Retired versions are freed by a background thread; false: only by
+    // Reap() (tests drive it by hand, with PollOnce()).
+    bool start_thread = true;
   };
 
   // `loader` must outlive the repository. InvalidArgument if `root` is not a
   // directory.
   static absl::StatusOr<std::unique_ptr<ModelRepository>> Create(
       Options options, ModelLoader* loader);
+  ~ModelRepository();
 
   // Loads every model found under the root. A model that fails is recorded
   // with its reason (see List()) and does not stop the others. Returns the
   // number of models now ready.
   int LoadAll();
 
-  // Loads (or reloads) one model from the root. Errors: NotFound (no such
-  // directory), InvalidArgument (bad config or a model that contradicts it),
-  // Internal.
+  // Loads, or reloads, model `name`: the versions its policy selects among
+  // those on disk. Blocks while loading. Errors: NotFound (no such
+  // directory), InvalidArgument (bad config, or every selected version
+  // failed, with the reason); versions that serve keep serving on failure.
   absl::Status LoadModel(const std::string& name);
+
+  // Stops serving every version of `name` (they drain, then unload).
+  // NotFound when the repository never had that model.
+  absl::Status UnloadModel(const std::string& name);
+
+  // Poll mode's step: rescans the root, loads new and changed versions and
+  // models, unloads removed ones. Runs on the background thread in poll mode.
+  void PollOnce();
+
+  // Frees retired versions whose last request has been answered. Returns how
+  // many were freed. Runs on the background thread.
+  int Reap();
 
   // The servable for `name` at `version` ("" or "-1": the highest ready one).
   // Errors: NotFound naming the model or version, InvalidArgument for a
-  // malformed version, Unavailable if the model exists but failed to load.
+  // malformed version, Unavailable if the model exists but has no ready
+  // version (with the reason).
   absl::StatusOr<std::shared_ptr<ServableModel>> Get(
       const std::string& name, const std::string& version) const;
 
@@ -67,38 +121,65 @@ class ModelRepository {
   // Every model found, sorted by name.
   std::vector<ModelStatus> List() const;
 
-  // True once LoadAll() ran and every model found has a ready version.
+  // Every model the repository is asked to serve has a ready version.
   bool AllReady() const;
+
+  // Blocks until version `version` of `name` is in `state` or `timeout`
+  // passes (real time); returns whether it is.
+  bool AwaitState(const std::string& name, int64_t version, VersionState state,
+                  absl::Duration timeout) const;
+
+  // Retired versions not yet freed.
+  size_t retired_count() const;
 
  private:
   struct Entry {
     ModelStatus status;
-    std::map<int64_t, std::shared_ptr<ServableModel>> versions;
+    std::map<int64_t, std::shared_ptr<ServableModel>> serving;
+    // Fingerprints of the files each version (serving or failed) was loaded
+    // from, and of config.pbtxt and labels: a change means reload.
+    std::map<int64_t, std::string> loaded_from;
+    std::string config_fingerprint;
+    std::map<int64_t, VersionStatus> states;
+    bool wanted = false;  // asked to serve (counts for AllReady)
   };
 
   ModelRepository(Options options, ModelLoader* loader);
 
-  // Reads the config of model `name`, loads its highest version into
-  // `entry`; `attempted` gets that version (0 when none was found).
-  absl::Status LoadEntry(const std::string& name, Entry* entry,
-                         int64_t* attempted) const;
+  // Brings model `name` in line with its directory. With `require_stable`,
+  // a version whose files changed since the previous scan waits.
+  absl::Status SyncModel(const std::string& name, bool require_stable)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
 
-  // Sets inferd_model_ready for the versions `before` had and `after` has.
-  void PublishReadinessLocked(const std::string& name, const Entry& before,
-                              const Entry& after) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  // Loads `version_dir`, warms it up and wraps it in a ServableModel.
+  // Loads `version` of a model, warms it up, runs its validation gate.
   absl::StatusOr<std::unique_ptr<ServableModel>> LoadVersion(
       const inference::ModelConfig& config, const std::string& model_dir,
       int64_t version) const;
 
+  void SetState(const std::string& name, int64_t version, VersionState state,
+                const std::string& reason) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Installs `serving` as the versions of `name`; what it replaces retires.
+  void Publish(const std::string& name, Entry update) ABSL_LOCKS_EXCLUDED(mu_);
+
+  void BackgroundLoop();
+
   const Options options_;
   ModelLoader* const loader_;
 
+  // Serialises loads (start-up, polls, RPCs); never held with mu_ waited on.
+  absl::Mutex load_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // Fingerprints seen by the previous poll, per model.
+  std::map<std::string, std::map<int64_t, std::string>> last_scan_
+      ABSL_GUARDED_BY(load_mu_);
+
   mutable absl::Mutex mu_;
   std::map<std::string, Entry> models_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<ServableModel>> retired_ ABSL_GUARDED_BY(mu_);
   bool scanned_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+
+  std::thread background_;
 };
 
 // Runs one batch of zeros (one row; variable dims as 1) through every

@@ -19,7 +19,8 @@ double Load(const char* p) {
   return static_cast<double>(value);
 }
 
-// Reads element `i` of `t` as a double (classification scores).
+}  // namespace
+
 double ElementAsDouble(const Tensor& t, int64_t i) {
   const char* p = t.data + i * ElementSize(t.dtype);
   switch (t.dtype) {
@@ -48,6 +49,8 @@ double ElementAsDouble(const Tensor& t, int64_t i) {
       return 0.0;  // FP16/BF16 scores are not classified (refused earlier)
   }
 }
+
+namespace {
 
 int64_t RowElements(const Tensor& output, bool batched) {
   int64_t elements = 1;

@@ -17,6 +17,9 @@ namespace inferd {
 absl::Status CheckOutput(const inference::ModelOutput& spec, bool batched,
                          int64_t rows, const Tensor& output);
 
+// Element `i` of `t` as a double; 0 for FP16/BF16 (not supported here).
+double ElementAsDouble(const Tensor& t, int64_t i);
+
 // Copies rows [first, first + count) of a batch output into a response
 // tensor. With `batched` false the whole tensor is the one row.
 OutputTensor SliceRows(const Tensor& output, bool batched, int64_t first,
