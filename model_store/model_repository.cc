@@ -472,6 +472,11 @@ std::vector<ModelStatus> ModelRepository::List() const {
   return result;
 }
 
+void ModelRepository::MarkStarted() {
+  absl::MutexLock lock(&mu_);
+  scanned_ = true;
+}
+
 bool ModelRepository::AllReady() const {
   absl::MutexLock lock(&mu_);
   if (!scanned_) return false;

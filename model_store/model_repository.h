@@ -121,6 +121,12 @@ class ModelRepository {
   // Every model found, sorted by name.
   std::vector<ModelStatus> List() const;
 
+  // Marks start-up loading as done (LoadAll() does it itself): from then on
+  // AllReady() can be true.
+  void MarkStarted();
+
+  ControlMode mode() const { return options_.mode; }
+
   // Every model the repository is asked to serve has a ready version.
   bool AllReady() const;
 

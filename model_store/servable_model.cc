@@ -15,8 +15,10 @@ namespace inferd {
 // into) and its callback.
 class ServableModel::Task final : public batching::BatchTask {
  public:
-  Task(InferRequest request, InferCallback done, absl::Time enqueued)
-      : request_(std::move(request)),
+  Task(ServableModel* owner, InferRequest request, InferCallback done,
+       absl::Time enqueued)
+      : owner_(owner),
+        request_(std::move(request)),
         done_(std::move(done)),
         enqueued_(enqueued) {}
 
@@ -30,6 +32,7 @@ class ServableModel::Task final : public batching::BatchTask {
   void Fail(const absl::Status& status) override { Answer(status); }
 
   void Answer(absl::StatusOr<InferResponse> response) {
+    owner_->RecordAnswer(response.ok(), enqueued_);
     done_(std::move(response));
   }
 
@@ -39,6 +42,7 @@ class ServableModel::Task final : public batching::BatchTask {
   const ValidatedRequest& validated() const { return validated_; }
 
  private:
+  ServableModel* const owner_;
   const InferRequest request_;
   ValidatedRequest validated_;
   InferCallback done_;
@@ -83,7 +87,7 @@ ServableModel::ServableModel(Options options, std::unique_ptr<Model> model)
 }
 
 void ServableModel::Infer(InferRequest request, InferCallback done) {
-  auto task = std::make_unique<Task>(std::move(request), std::move(done),
+  auto task = std::make_unique<Task>(this, std::move(request), std::move(done),
                                      clock_->Now());
   absl::StatusOr<ValidatedRequest> validated =
       ValidateRequest(config_, task->request());
@@ -113,11 +117,24 @@ void ServableModel::ExecuteBatch(int worker, batching::Batch batch) {
   }
   const absl::Time start = clock_->Now();
   absl::StatusOr<std::vector<Tensor>> outputs = model_->Execute(worker, inputs);
+  const absl::Duration compute = clock_->Now() - start;
+  {
+    absl::MutexLock lock(&stats_mu_);
+    for (const Task* task : tasks) {
+      ++stats_.queue_count;
+      stats_.queue_ns += absl::ToInt64Nanoseconds(start - task->enqueued());
+    }
+    stats_.compute_count += tasks.size();
+    stats_.compute_ns += tasks.size() * absl::ToInt64Nanoseconds(compute);
+    ++stats_.execution_count;
+    if (outputs.ok()) stats_.inference_count += total_rows;
+    stats_.last_inference_ms = absl::ToUnixMillis(clock_->Now());
+  }
   if (metrics_ != nullptr) {
     for (const Task* task : tasks) {
       metrics_->ObserveQueue(start - task->enqueued());
     }
-    metrics_->ObserveBatch(total_rows, clock_->Now() - start);
+    metrics_->ObserveBatch(total_rows, compute);
     metrics_->SetQueueDepth(scheduler_->queue_depth());
   }
   const absl::Status status = CheckOutputs(outputs, total_rows);
@@ -130,6 +147,23 @@ void ServableModel::ExecuteBatch(int worker, batching::Batch batch) {
     AnswerTask(task, *outputs, first_row);
     first_row += task->rows();
   }
+}
+
+void ServableModel::RecordAnswer(bool ok, absl::Time enqueued) {
+  const uint64_t ns = absl::ToInt64Nanoseconds(clock_->Now() - enqueued);
+  absl::MutexLock lock(&stats_mu_);
+  if (ok) {
+    ++stats_.success_count;
+    stats_.success_ns += ns;
+  } else {
+    ++stats_.fail_count;
+    stats_.fail_ns += ns;
+  }
+}
+
+ServableStatistics ServableModel::statistics() const {
+  absl::MutexLock lock(&stats_mu_);
+  return stats_;
 }
 
 absl::Status ServableModel::CheckOutputs(

@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "batching/batch_scheduler.h"
 #include "common/clock.h"
 #include "metrics/metrics.h"
@@ -15,6 +17,17 @@
 #include "proto/model_config.pb.h"
 
 namespace inferd {
+
+// Cumulative figures of one model version, for the ModelStatistics RPC.
+struct ServableStatistics {
+  uint64_t success_count = 0, success_ns = 0;  // answered OK, end to end
+  uint64_t fail_count = 0, fail_ns = 0;        // answered with an error
+  uint64_t queue_count = 0, queue_ns = 0;      // time waiting in the queue
+  uint64_t compute_count = 0, compute_ns = 0;  // per request, its batch's time
+  uint64_t inference_count = 0;                // rows inferred
+  uint64_t execution_count = 0;                // batches executed
+  uint64_t last_inference_ms = 0;              // Unix ms of the last batch
+};
 
 // One loaded, ready model version: its config, its Model and the batch
 // scheduler whose workers execute it. Requests are validated against the
@@ -52,6 +65,9 @@ class ServableModel {
   const inference::ModelConfig& config() const { return config_; }
   int64_t version() const { return version_; }
   size_t queue_depth() const { return scheduler_->queue_depth(); }
+  // A consistent copy of this version's cumulative figures.
+  ServableStatistics statistics() const;
+
   // This version's metrics handles; null when metrics are off.
   metrics::ModelVersionMetrics* metrics() const { return metrics_; }
 
@@ -81,6 +97,12 @@ class ServableModel {
   const std::unique_ptr<Model> model_;
   Clock* const clock_;
   metrics::ModelVersionMetrics* const metrics_;  // may be null
+
+  // Records one answered request (called by Task).
+  void RecordAnswer(bool ok, absl::Time enqueued);
+
+  mutable absl::Mutex stats_mu_;
+  ServableStatistics stats_ ABSL_GUARDED_BY(stats_mu_);
   // Last member: destroyed first, so queued requests finish while the model
   // is still alive.
   std::unique_ptr<batching::BatchScheduler> scheduler_;

@@ -189,9 +189,8 @@ void InferenceService::CountUnresolved(const std::string& model,
                                        absl::Time start) {
   if (metrics_ == nullptr) return;
   // Only names the repository knows become label values.
-  metrics_->CountUnresolvedRequest(
-      repository_->Contains(model) ? model : "", status.code(),
-      absl::Now() - start);
+  metrics_->CountUnresolvedRequest(repository_->Contains(model) ? model : "",
+                                   status.code(), absl::Now() - start);
 }
 
 namespace {
@@ -225,10 +224,6 @@ InferenceService::ModelStreamInfer(grpc::CallbackServerContext*) {
     return Unimplemented(context, #Rpc);                                    \
   }
 
-INFERD_UNIMPLEMENTED_RPC(ModelStatistics)
-INFERD_UNIMPLEMENTED_RPC(RepositoryIndex)
-INFERD_UNIMPLEMENTED_RPC(RepositoryModelLoad)
-INFERD_UNIMPLEMENTED_RPC(RepositoryModelUnload)
 INFERD_UNIMPLEMENTED_RPC(SystemSharedMemoryStatus)
 INFERD_UNIMPLEMENTED_RPC(SystemSharedMemoryRegister)
 INFERD_UNIMPLEMENTED_RPC(SystemSharedMemoryUnregister)

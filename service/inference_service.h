@@ -3,8 +3,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <string>
 
+#include "common/task_runner.h"
 #include "metrics/metrics.h"
 #include "model_store/model_repository.h"
 #include "proto/inference.grpc.pb.h"
@@ -22,6 +24,12 @@ class InferenceService final
   explicit InferenceService(ModelRepository* repository,
                             metrics::ServerMetrics* metrics = nullptr)
       : repository_(repository), metrics_(metrics) {}
+
+  // Called after RepositoryModelLoad/Unload changed what serves (the server
+  // re-reads readiness into the health service). Set before serving.
+  void set_on_repository_change(std::function<void()> callback) {
+    on_repository_change_ = std::move(callback);
+  }
 
   grpc::ServerUnaryReactor* ServerLive(
       grpc::CallbackServerContext* context,
@@ -52,10 +60,6 @@ class InferenceService final
       const inference::ModelInferRequest* request,
       inference::ModelInferResponse* response) override;
 
-  // Not implemented yet: answered UNIMPLEMENTED with the RPC's name.
-  grpc::ServerBidiReactor<inference::ModelInferRequest,
-                          inference::ModelStreamInferResponse>*
-  ModelStreamInfer(grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* ModelStatistics(
       grpc::CallbackServerContext* context,
       const inference::ModelStatisticsRequest* request,
@@ -72,6 +76,11 @@ class InferenceService final
       grpc::CallbackServerContext* context,
       const inference::RepositoryModelUnloadRequest* request,
       inference::RepositoryModelUnloadResponse* response) override;
+
+  // Not implemented yet: answered UNIMPLEMENTED with the RPC's name.
+  grpc::ServerBidiReactor<inference::ModelInferRequest,
+                          inference::ModelStreamInferResponse>*
+  ModelStreamInfer(grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* SystemSharedMemoryStatus(
       grpc::CallbackServerContext* context,
       const inference::SystemSharedMemoryStatusRequest* request,
@@ -112,6 +121,10 @@ class InferenceService final
 
   ModelRepository* const repository_;
   metrics::ServerMetrics* const metrics_;
+  std::function<void()> on_repository_change_;
+  // Model loads requested by RPC run here, not on gRPC's callback threads.
+  // Declared last: destroyed (finishing queued loads) first.
+  TaskRunner loads_;
 };
 
 }  // namespace inferd

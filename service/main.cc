@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -12,6 +13,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/logging.h"
 #include "metrics/exporter.h"
@@ -30,6 +32,15 @@ ABSL_FLAG(int, metrics_port, 8002,
           "port (printed in the log).");
 ABSL_FLAG(bool, allow_metrics, true,
           "Serve Prometheus metrics (--allow-metrics=false turns them off).");
+ABSL_FLAG(std::string, model_control_mode, "none",
+          "none: load every model at start-up and never change; poll: also "
+          "rescan the repository every --repository-poll-secs; explicit: load "
+          "only --load-model models, then RepositoryModelLoad/Unload.");
+ABSL_FLAG(int, repository_poll_secs, 15,
+          "Poll mode: seconds between repository scans.");
+ABSL_FLAG(std::vector<std::string>, load_model, {},
+          "Explicit mode: models to load at start-up (repeatable or "
+          "comma-separated; * for all).");
 ABSL_FLAG(int, intra_op_threads, 1,
           "LibTorch intra-op threads (one operator split across threads). "
           "Default 1: on a small machine, workers (instance_group count) and "
@@ -53,6 +64,42 @@ sigset_t BlockStopSignals() {
   return stop_signals;
 }
 
+// Creates the repository per the control-mode flags and loads what they ask.
+absl::StatusOr<std::unique_ptr<inferd::ModelRepository>> StartRepository(
+    const std::string& root, inferd::metrics::ServerMetrics* metrics,
+    inferd::ModelLoader* loader) {
+  inferd::ModelRepository::Options options;
+  options.root = root;
+  options.metrics = metrics;
+  const std::string mode = absl::GetFlag(FLAGS_model_control_mode);
+  if (mode == "poll") {
+    options.mode = inferd::ControlMode::kPoll;
+  } else if (mode == "explicit") {
+    options.mode = inferd::ControlMode::kExplicit;
+  } else if (mode != "none") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--model-control-mode=", mode, ": expected none, poll or explicit"));
+  }
+  options.poll_interval =
+      absl::Seconds(absl::GetFlag(FLAGS_repository_poll_secs));
+  auto repository = inferd::ModelRepository::Create(options, loader);
+  if (!repository.ok()) return repository.status();
+  const std::vector<std::string> wanted = absl::GetFlag(FLAGS_load_model);
+  const bool all = options.mode != inferd::ControlMode::kExplicit ||
+                   std::find(wanted.begin(), wanted.end(), "*") != wanted.end();
+  if (all) {
+    const int ready = (*repository)->LoadAll();
+    inferd::LogInfo(ready, " model(s) ready from ", root, " (", mode,
+                    " model control)");
+  } else {
+    for (const std::string& name : wanted) {
+      (*repository)->LoadModel(name).IgnoreError();  // logged by the repository
+    }
+    (*repository)->MarkStarted();
+  }
+  return repository;
+}
+
 // Runs the server until a stop signal; returns the exit code.
 int Serve(const std::string& root, const sigset_t& stop_signals) {
   const std::string host = absl::GetFlag(FLAGS_host);
@@ -74,14 +121,12 @@ int Serve(const std::string& root, const sigset_t& stop_signals) {
   }
 
   inferd::TorchModelLoader loader;
-  auto repository =
-      inferd::ModelRepository::Create({root, nullptr, metrics}, &loader);
+  absl::StatusOr<std::unique_ptr<inferd::ModelRepository>> repository =
+      StartRepository(root, metrics, &loader);
   if (!repository.ok()) {
     inferd::LogError(repository.status().message());
     return 2;
   }
-  const int ready = (*repository)->LoadAll();
-  inferd::LogInfo(ready, " model(s) ready from ", root);
 
   inferd::ServerOptions options;
   options.host = host;

@@ -25,6 +25,8 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
   grpc::ServerBuilder builder;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(),
                            &server->port_);
+  InferenceServer* self = server.get();
+  server->service_.set_on_repository_change([self] { self->UpdateHealth(); });
   builder.RegisterService(&server->service_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
@@ -40,6 +42,7 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
 InferenceServer::~InferenceServer() { Shutdown(); }
 
 void InferenceServer::UpdateHealth() {
+  if (server_ == nullptr) return;
   const bool ready = !shut_down_ && repository_->AllReady();
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   if (health == nullptr) return;

@@ -3,6 +3,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -46,15 +47,15 @@ class InferenceServer {
   void Shutdown(absl::Duration grace = absl::Seconds(5));
 
  private:
-  InferenceServer(ModelRepository* repository,
-                  metrics::ServerMetrics* metrics)
+  InferenceServer(ModelRepository* repository, metrics::ServerMetrics* metrics)
       : repository_(repository), service_(repository, metrics) {}
 
   ModelRepository* const repository_;
   InferenceService service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
-  bool shut_down_ = false;  // only touched by the owner's thread
+  // Written by the owner's thread, read by the load thread's UpdateHealth().
+  std::atomic<bool> shut_down_{false};
 };
 
 }  // namespace inferd

@@ -340,10 +340,11 @@ TEST_F(ProtocolTest, ModelThatThrowsIsInternalAndServerKeepsServing) {
 
 TEST_F(ProtocolTest, UnimplementedRpcsNameThemselves) {
   grpc::ClientContext context;
-  inference::ModelStatisticsResponse stats;
-  grpc::Status status = server_->stub().ModelStatistics(&context, {}, &stats);
+  inference::SystemSharedMemoryStatusResponse shm;
+  grpc::Status status =
+      server_->stub().SystemSharedMemoryStatus(&context, {}, &shm);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("ModelStatistics"));
+  EXPECT_THAT(status.error_message(), HasSubstr("SystemSharedMemoryStatus"));
 
   grpc::ClientContext stream_context;
   auto stream = server_->stub().ModelStreamInfer(&stream_context);
