@@ -320,7 +320,8 @@ absl::Status ModelRepository::SyncModel(const std::string& name,
     if (v == 0 || !stable(v)) continue;
     candidates.push_back(v);
     auto state = update.states.find(v);
-    if (!config_changed && state != update.states.end() &&
+    // Polls leave a version that failed as it is; an explicit load retries.
+    if (require_stable && !config_changed && state != update.states.end() &&
         state->second.state == VersionState::kFailed &&
         update.loaded_from[v] == fingerprint) {
       excluded.insert(v);
@@ -378,17 +379,20 @@ absl::Status ModelRepository::SyncModel(const std::string& name,
   }
   update.serving = std::move(serving);
   update.status.config = std::make_shared<const inference::ModelConfig>(config);
-  update.status.failure =
-      last_failure.ok() ? "" : std::string(last_failure.message());
   update.config_fingerprint = scan[0];
-  const bool ready = !update.serving.empty();
+  absl::Status result = absl::OkStatus();
+  if (update.serving.empty()) {
+    result = last_failure.ok() ? absl::NotFoundError(absl::StrCat(
+                                     model_dir,
+                                     ": no version directory selected by the "
+                                     "version_policy (e.g. 1/model.pt)"))
+                               : last_failure;
+  }
+  update.status.failure = last_failure.ok()
+                              ? std::string(result.message())
+                              : std::string(last_failure.message());
   Publish(name, std::move(update));
-  if (ready) return absl::OkStatus();
-  return last_failure.ok() ? absl::NotFoundError(absl::StrCat(
-                                 model_dir,
-                                 ": no version directory selected by the "
-                                 "version_policy (e.g. 1/model.pt)"))
-                           : last_failure;
+  return result;
 }
 
 void ModelRepository::Publish(const std::string& name, Entry update) {

@@ -25,7 +25,8 @@ grpc::Status Send(TestServer& server, const std::string& model,
 }
 
 TEST(MetricsEndToEndTest, CountersEqualTheTrafficSent) {
-  if (TestModels("good").empty()) GTEST_FAIL() << "INFERD_TEST_MODELS is not set";
+  if (TestModels("good").empty())
+    GTEST_FAIL() << "INFERD_TEST_MODELS is not set";
   auto server = TestServer::Start(TestModels("good"));
   ASSERT_NE(server, nullptr);
   for (int i = 0; i < 7; ++i) ASSERT_TRUE(Send(*server, "iris", "", 2, 4).ok());
@@ -39,8 +40,9 @@ TEST(MetricsEndToEndTest, CountersEqualTheTrafficSent) {
             grpc::StatusCode::NOT_FOUND);
 
   const std::string text = metrics::Exposition(server->metrics());
-  EXPECT_THAT(text, HasSubstr("inferd_requests_total{code=\"OK\",model=\"iris\","
-                              "version=\"1\"} 7\n"));
+  EXPECT_THAT(text,
+              HasSubstr("inferd_requests_total{code=\"OK\",model=\"iris\","
+                        "version=\"1\"} 7\n"));
   EXPECT_THAT(text, HasSubstr("inferd_requests_total{code=\"INVALID_ARGUMENT\","
                               "model=\"iris\",version=\"1\"} 3\n"));
   // The unknown model's name never becomes a label value.
@@ -57,22 +59,28 @@ TEST(MetricsEndToEndTest, CountersEqualTheTrafficSent) {
                               "\"iris\",version=\"1\"} 10\n"));
   EXPECT_THAT(text, HasSubstr("inferd_queue_duration_seconds_count{model="
                               "\"iris\",version=\"1\"} 7\n"));
-  EXPECT_THAT(text, HasSubstr("inferd_model_ready{model=\"iris\",version=\"1\"} 1\n"));
+  EXPECT_THAT(
+      text, HasSubstr("inferd_model_ready{model=\"iris\",version=\"1\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("inferd_model_loads_total{model=\"iris\","
                               "result=\"success\",version=\"1\"} 1\n"));
 }
 
 TEST(MetricsEndToEndTest, FailedLoadsAreCountedAndNotReady) {
-  if (TestModels("broken").empty()) GTEST_FAIL() << "INFERD_TEST_MODELS is not set";
+  if (TestModels("broken").empty())
+    GTEST_FAIL() << "INFERD_TEST_MODELS is not set";
   auto server = TestServer::Start(TestModels("broken"));
   ASSERT_NE(server, nullptr);
   const std::string text = metrics::Exposition(server->metrics());
   EXPECT_THAT(text, HasSubstr("inferd_model_loads_total{model=\"broken_shape\","
                               "result=\"failure\",version=\"1\"} 1\n"));
-  EXPECT_THAT(text, HasSubstr("inferd_model_loads_total{model=\"broken_config\","
-                              "result=\"failure\",version=\"\"} 1\n"));
-  EXPECT_THAT(text, Not(HasSubstr("inferd_model_ready{model=\"broken_shape\"")));
-  EXPECT_THAT(text, HasSubstr("inferd_model_ready{model=\"thrower\",version=\"1\"} 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("inferd_model_loads_total{model=\"broken_config\","
+                        "result=\"failure\",version=\"\"} 1\n"));
+  EXPECT_THAT(text,
+              Not(HasSubstr("inferd_model_ready{model=\"broken_shape\"")));
+  EXPECT_THAT(
+      text,
+      HasSubstr("inferd_model_ready{model=\"thrower\",version=\"1\"} 1\n"));
 }
 
 }  // namespace

@@ -112,6 +112,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repository", required=True)
     parser.add_argument("--broken-repository", required=True)
+    parser.add_argument("--big-repository", required=True)
     args = parser.parse_args()
     repo, broken = args.repository, args.broken_repository
     torch.manual_seed(0)
@@ -148,7 +149,11 @@ def main():
     write(broken, "broken_config",
           simple_config("broken_config", [("x", 2)], [("y", 2)],
                         max_batch_size=-3), Thrower())
-    print(f"test models written to {repo} and {broken}")
+    # 64 MiB of weights in one tensor, to see unload give memory back.
+    big = torch.nn.Linear(4096, 4096, bias=False)
+    write(args.big_repository, "big",
+          simple_config("big", [("input", 4096)], [("y", 4096)]), big)
+    print(f"test models written to {repo}, {broken}, {args.big_repository}")
 
 
 if __name__ == "__main__":

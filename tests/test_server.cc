@@ -19,22 +19,37 @@ std::string TestModels(const std::string& which) {
 
 std::unique_ptr<TestServer> TestServer::Start(const std::string& root,
                                               ModelLoader* loader) {
+  return Start(root, loader, ControlMode::kNone, absl::Seconds(15));
+}
+
+std::unique_ptr<TestServer> TestServer::Start(const std::string& root,
+                                              ModelLoader* loader,
+                                              ControlMode mode,
+                                              absl::Duration poll_interval) {
   auto server = std::unique_ptr<TestServer>(new TestServer());
   if (loader == nullptr) {
     server->owned_loader_ = std::make_unique<TorchModelLoader>();
     loader = server->owned_loader_.get();
   }
   server->metrics_ = std::make_unique<metrics::ServerMetrics>();
-  auto repository = ModelRepository::Create(
-      {root, nullptr, server->metrics_.get()}, loader);
+  ModelRepository::Options options;
+  options.root = root;
+  options.metrics = server->metrics_.get();
+  options.mode = mode;
+  options.poll_interval = poll_interval;
+  auto repository = ModelRepository::Create(options, loader);
   EXPECT_TRUE(repository.ok()) << repository.status();
   if (!repository.ok()) return nullptr;
   server->repository_ = std::move(*repository);
-  server->repository_->LoadAll();
-  ServerOptions options;
-  options.grpc_port = 0;
-  auto started = InferenceServer::Start(options, server->repository_.get(),
-                                        server->metrics_.get());
+  if (mode == ControlMode::kExplicit) {
+    server->repository_->MarkStarted();  // models load by RPC
+  } else {
+    server->repository_->LoadAll();
+  }
+  ServerOptions server_options;
+  server_options.grpc_port = 0;
+  auto started = InferenceServer::Start(
+      server_options, server->repository_.get(), server->metrics_.get());
   EXPECT_TRUE(started.ok()) << started.status();
   if (!started.ok()) return nullptr;
   server->server_ = std::move(*started);

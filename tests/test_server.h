@@ -27,6 +27,11 @@ class TestServer {
  public:
   static std::unique_ptr<TestServer> Start(const std::string& root,
                                            ModelLoader* loader = nullptr);
+  // Same, with the repository's control mode and poll interval.
+  static std::unique_ptr<TestServer> Start(const std::string& root,
+                                           ModelLoader* loader,
+                                           ControlMode mode,
+                                           absl::Duration poll_interval);
   ~TestServer();
 
   inference::GRPCInferenceService::Stub& stub() { return *stub_; }
