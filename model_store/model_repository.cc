@@ -17,6 +17,7 @@
 #include "model_store/repository_scan.h"
 #include "model_store/validation_gate.h"
 #include "model_store/version_policy.h"
+#include "model_store/warm_up.h"
 
 namespace inferd {
 namespace fs = std::filesystem;
@@ -40,49 +41,6 @@ absl::StatusOr<std::vector<std::vector<std::string>>> LoadAllLabels(
 }
 
 }  // namespace
-
-absl::Status WarmUp(const inference::ModelConfig& config, Model* model) {
-  const bool batched = config.max_batch_size() > 0;
-  std::vector<std::shared_ptr<std::string>> buffers;
-  std::vector<Tensor> inputs;
-  for (const auto& input : config.input()) {
-    Tensor tensor;
-    tensor.dtype = input.data_type();
-    if (batched) tensor.shape.push_back(1);
-    size_t elements = 1;
-    for (int64_t dim : input.dims()) {
-      tensor.shape.push_back(dim == -1 ? 1 : dim);
-      elements *= tensor.shape.back();
-    }
-    auto bytes = std::make_shared<std::string>(
-        elements * ElementSize(input.data_type()), '\0');
-    tensor.data = bytes->data();
-    tensor.byte_size = bytes->size();
-    tensor.owner = bytes;
-    inputs.push_back(std::move(tensor));
-  }
-  for (int instance = 0; instance < model->instance_count(); ++instance) {
-    absl::StatusOr<std::vector<Tensor>> outputs =
-        model->Execute(instance, inputs);
-    if (!outputs.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "warm-up with zero inputs failed: ", outputs.status().message()));
-    }
-    if (static_cast<int>(outputs->size()) != config.output_size()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("output: config declares ", config.output_size(),
-                       " outputs, the model returned ", outputs->size()));
-    }
-    for (int i = 0; i < config.output_size(); ++i) {
-      absl::Status s = CheckOutput(config.output(i), batched, 1, (*outputs)[i]);
-      if (!s.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("output[", i, "]: ", s.message()));
-      }
-    }
-  }
-  return absl::OkStatus();
-}
 
 const char* VersionStateName(VersionState state) {
   switch (state) {

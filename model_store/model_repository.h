@@ -188,11 +188,6 @@ class ModelRepository {
   std::thread background_;
 };
 
-// Runs one batch of zeros (one row; variable dims as 1) through every
-// instance of `model` and checks the outputs against the config.
-// InvalidArgument naming the config field the model contradicts.
-absl::Status WarmUp(const inference::ModelConfig& config, Model* model);
-
 }  // namespace inferd
 
 #endif  // INFERD_MODEL_STORE_MODEL_REPOSITORY_H_

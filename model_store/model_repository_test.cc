@@ -26,6 +26,7 @@ class FakeLoader : public ModelLoader {
     explicit Echo(bool throws) : throws_(throws) {}
     absl::StatusOr<std::vector<Tensor>> Execute(
         int, const std::vector<Tensor>& inputs) override {
+      batch_rows.push_back(inputs[0].shape[0]);
       if (throws_) return absl::InternalError("boom");
       auto copy =
           std::make_shared<std::string>(inputs[0].data, inputs[0].byte_size);
@@ -34,6 +35,8 @@ class FakeLoader : public ModelLoader {
       out.owner = copy;
       return std::vector<Tensor>{out};
     }
+
+    std::vector<int64_t> batch_rows;  // every Execute, in order
 
    private:
     const bool throws_;
@@ -45,9 +48,12 @@ class FakeLoader : public ModelLoader {
     if (fs::exists(dir + "/corrupt")) {
       return absl::InvalidArgumentError("corrupt archive");
     }
-    return std::make_unique<Echo>(fs::exists(dir + "/throws"));
+    auto model = std::make_unique<Echo>(fs::exists(dir + "/throws"));
+    last = model.get();
+    return model;
   }
   int loads = 0;
+  Echo* last = nullptr;  // the model loaded last
 };
 
 constexpr char kConfig[] =
@@ -277,6 +283,35 @@ TEST_F(ModelRepositoryTest, ModelWithNoVersionIsUnavailableWithTheReason) {
   EXPECT_EQ(got.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(got.status().message(), HasSubstr("no version directory"));
   EXPECT_FALSE(repository->AllReady());
+}
+
+TEST_F(ModelRepositoryTest, ModelWarmupRunsTheConfiguredBatches) {
+  WriteConfig(
+      "a",
+      "model_warmup { name: \"w\" batch_size: 3 count: 2 inputs { key: "
+      "\"x\" value: { data_type: TYPE_FP32 dims: [ 2 ] random_data: true "
+      "} } }\n");
+  AddVersion("a", 1);
+  auto repository = Make(ControlMode::kNone);
+  ASSERT_EQ(repository->LoadAll(), 1);
+  EXPECT_THAT(loader_.last->batch_rows, ElementsAre(3, 3));
+}
+
+TEST_F(ModelRepositoryTest, ModelWarmupThatCannotRunFailsTheLoad) {
+  WriteConfig(
+      "a",
+      "model_warmup { name: \"w\" inputs { key: \"x\" value: { "
+      "data_type: TYPE_FP32 dims: [ 2 ] input_data_file: \"f\" } } }\n");
+  AddVersion("a", 1);
+  WriteConfig("b", "model_warmup { name: \"w\" batch_size: 9 }\n");
+  AddVersion("b", 1);
+  auto repository = Make(ControlMode::kNone);
+  EXPECT_EQ(repository->LoadAll(), 0);
+  EXPECT_THAT(State(*repository, "a", 1).reason,
+              HasSubstr("input_data_file: not supported"));
+  EXPECT_THAT(
+      State(*repository, "b", 1).reason,
+      HasSubstr("model_warmup[0].batch_size: 9 exceeds max_batch_size 4"));
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "model_store/model_config.h"
 #include "model_store/model_repository.h"
 #include "model_store/servable_model.h"
+#include "model_store/warm_up.h"
 
 namespace inferd {
 namespace {

@@ -1,0 +1,21 @@
+#ifndef INFERD_MODEL_STORE_WARM_UP_H_
+#define INFERD_MODEL_STORE_WARM_UP_H_
+
+#include "absl/status/status.h"
+#include "model_store/model.h"
+#include "proto/model_config.pb.h"
+
+namespace inferd {
+
+// Runs a version before it takes traffic, on every execution instance, and
+// checks each result against the config. With `model_warmup` entries in the
+// config, each runs `count` times (default 1) with `batch_size` rows (default
+// 1) of zero_data or random_data for every input (input_data_file is
+// refused); without, one batch of one row of zeros (variable dims as 1).
+// InvalidArgument naming the config field the model contradicts, or the
+// model's own error.
+absl::Status WarmUp(const inference::ModelConfig& config, Model* model);
+
+}  // namespace inferd
+
+#endif  // INFERD_MODEL_STORE_WARM_UP_H_
