@@ -16,19 +16,12 @@ namespace {
 constexpr char kServerName[] = "inferd";
 constexpr char kServerVersion[] = "0.1.0";
 
-grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
-                                 const grpc::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(status);
-  return reactor;
-}
-
 grpc::ServerUnaryReactor* Unimplemented(grpc::CallbackServerContext* context,
                                         const char* rpc) {
-  return Finish(context,
-                grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                             absl::StrCat(rpc, " is not implemented by inferd ",
-                                          kServerVersion)));
+  return FinishNow(
+      context, grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                            absl::StrCat(rpc, " is not implemented by inferd ",
+                                         kServerVersion)));
 }
 
 // Holds one ModelInfer call until the model answers. Deleted by gRPC's
@@ -90,14 +83,14 @@ grpc::ServerUnaryReactor* InferenceService::ServerLive(
     grpc::CallbackServerContext* context, const inference::ServerLiveRequest*,
     inference::ServerLiveResponse* response) {
   response->set_live(true);
-  return Finish(context, grpc::Status::OK);
+  return FinishNow(context, grpc::Status::OK);
 }
 
 grpc::ServerUnaryReactor* InferenceService::ServerReady(
     grpc::CallbackServerContext* context, const inference::ServerReadyRequest*,
     inference::ServerReadyResponse* response) {
   response->set_ready(repository_->AllReady());
-  return Finish(context, grpc::Status::OK);
+  return FinishNow(context, grpc::Status::OK);
 }
 
 grpc::ServerUnaryReactor* InferenceService::ModelReady(
@@ -106,7 +99,7 @@ grpc::ServerUnaryReactor* InferenceService::ModelReady(
     inference::ModelReadyResponse* response) {
   response->set_ready(
       repository_->Get(request->name(), request->version()).ok());
-  return Finish(context, grpc::Status::OK);
+  return FinishNow(context, grpc::Status::OK);
 }
 
 grpc::ServerUnaryReactor* InferenceService::ServerMetadata(
@@ -117,7 +110,7 @@ grpc::ServerUnaryReactor* InferenceService::ServerMetadata(
   response->set_version(kServerVersion);
   response->add_extensions("classification");
   response->add_extensions("model_configuration");
-  return Finish(context, grpc::Status::OK);
+  return FinishNow(context, grpc::Status::OK);
 }
 
 grpc::ServerUnaryReactor* InferenceService::ModelMetadata(
@@ -126,9 +119,9 @@ grpc::ServerUnaryReactor* InferenceService::ModelMetadata(
     inference::ModelMetadataResponse* response) {
   absl::StatusOr<std::shared_ptr<ServableModel>> model =
       repository_->Get(request->name(), request->version());
-  if (!model.ok()) return Finish(context, ToGrpcStatus(model.status()));
+  if (!model.ok()) return FinishNow(context, ToGrpcStatus(model.status()));
   absl::StatusOr<ModelStatus> status = FindModel(*repository_, request->name());
-  if (!status.ok()) return Finish(context, ToGrpcStatus(status.status()));
+  if (!status.ok()) return FinishNow(context, ToGrpcStatus(status.status()));
   const inference::ModelConfig& config = (*model)->config();
   const bool batched = config.max_batch_size() > 0;
   response->set_name(config.name());
@@ -144,7 +137,7 @@ grpc::ServerUnaryReactor* InferenceService::ModelMetadata(
     FillTensorMetadata(output.name(), output.data_type(), output.dims(),
                        batched, response->add_outputs());
   }
-  return Finish(context, grpc::Status::OK);
+  return FinishNow(context, grpc::Status::OK);
 }
 
 grpc::ServerUnaryReactor* InferenceService::ModelConfig(
@@ -153,9 +146,9 @@ grpc::ServerUnaryReactor* InferenceService::ModelConfig(
     inference::ModelConfigResponse* response) {
   absl::StatusOr<std::shared_ptr<ServableModel>> model =
       repository_->Get(request->name(), request->version());
-  if (!model.ok()) return Finish(context, ToGrpcStatus(model.status()));
+  if (!model.ok()) return FinishNow(context, ToGrpcStatus(model.status()));
   *response->mutable_config() = (*model)->config();
-  return Finish(context, grpc::Status::OK);
+  return FinishNow(context, grpc::Status::OK);
 }
 
 grpc::ServerUnaryReactor* InferenceService::ModelInfer(
@@ -167,7 +160,7 @@ grpc::ServerUnaryReactor* InferenceService::ModelInfer(
       repository_->Get(request->model_name(), request->model_version());
   if (!model.ok()) {
     CountUnresolved(request->model_name(), model.status(), start);
-    return Finish(context, ToGrpcStatus(model.status()));
+    return FinishNow(context, ToGrpcStatus(model.status()));
   }
   auto* reactor = new InferReactor(*model, response, start);
   InferRequest decoded;

@@ -11,9 +11,7 @@ namespace {
 
 grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* context,
                                const absl::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
+  return FinishNow(context, ToGrpcStatus(status));
 }
 
 absl::Status RequireExplicitMode(const ModelRepository& repository,

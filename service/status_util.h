@@ -1,6 +1,7 @@
 #ifndef INFERD_SERVICE_STATUS_UTIL_H_
 #define INFERD_SERVICE_STATUS_UTIL_H_
 
+#include <grpcpp/grpcpp.h>
 #include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
@@ -10,6 +11,11 @@ namespace inferd {
 // The one place where absl::Status becomes grpc::Status: same code, same
 // message.
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// Answers a unary callback RPC at once with `status`; returns the reactor
+// the handler must return.
+grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
+                                    const grpc::Status& status);
 
 }  // namespace inferd
 
