@@ -68,8 +68,11 @@ absl::StatusOr<std::unique_ptr<ModelRepository>> ModelRepository::Create(
   std::unique_ptr<ModelRepository> repository(
       new ModelRepository(std::move(options), loader));
   if (repository->options_.start_thread) {
+    // The schedule starts now, not whenever the thread first runs.
+    const absl::Time first =
+        repository->options_.clock->Now() + repository->BackgroundPeriod();
     repository->background_ =
-        std::thread(&ModelRepository::BackgroundLoop, repository.get());
+        std::thread(&ModelRepository::BackgroundLoop, repository.get(), first);
   }
   return repository;
 }
@@ -85,20 +88,25 @@ ModelRepository::~ModelRepository() {
   if (background_.joinable()) background_.join();
 }
 
-void ModelRepository::BackgroundLoop() {
+absl::Duration ModelRepository::BackgroundPeriod() const {
   // Outside poll mode the loop only frees drained versions.
-  const absl::Duration period = options_.mode == ControlMode::kPoll
-                                    ? options_.poll_interval
-                                    : absl::Milliseconds(500);
+  return options_.mode == ControlMode::kPoll ? options_.poll_interval
+                                             : absl::Milliseconds(500);
+}
+
+void ModelRepository::BackgroundLoop(absl::Time next) {
+  // A fixed schedule (first + k * period), so a slow poll does not push the
+  // next one back.
+  const absl::Duration period = BackgroundPeriod();
   while (true) {
     {
       absl::MutexLock lock(&mu_);
-      const absl::Time until = options_.clock->Now() + period;
       auto stop = [this]()
                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
-      options_.clock->AwaitWithDeadline(&mu_, absl::Condition(&stop), until);
+      options_.clock->AwaitWithDeadline(&mu_, absl::Condition(&stop), next);
       if (stopping_) return;
     }
+    next = std::max(next + period, options_.clock->Now());
     if (options_.mode == ControlMode::kPoll) PollOnce();
     Reap();
   }
@@ -143,6 +151,16 @@ void ModelRepository::PollOnce() {
     absl::MutexLock lock(&mu_);
     models_.erase(name);
   }
+  absl::MutexLock lock(&mu_);
+  ++polls_;
+}
+
+bool ModelRepository::AwaitPolls(uint64_t polls, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto done = [this, polls]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return polls_ >= polls;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&done), timeout);
 }
 
 absl::Status ModelRepository::UnloadModel(const std::string& name) {

@@ -135,6 +135,10 @@ class ModelRepository {
   bool AwaitState(const std::string& name, int64_t version, VersionState state,
                   absl::Duration timeout) const;
 
+  // Blocks until PollOnce() has completed `polls` times in all, or `timeout`
+  // passes (real time); returns whether it has.
+  bool AwaitPolls(uint64_t polls, absl::Duration timeout) const;
+
   // Retired versions not yet freed.
   size_t retired_count() const;
 
@@ -168,7 +172,9 @@ class ModelRepository {
   // Installs `serving` as the versions of `name`; what it replaces retires.
   void Publish(const std::string& name, Entry update) ABSL_LOCKS_EXCLUDED(mu_);
 
-  void BackgroundLoop();
+  // Polls (poll mode) and reaps at `first`, then every BackgroundPeriod().
+  void BackgroundLoop(absl::Time first);
+  absl::Duration BackgroundPeriod() const;
 
   const Options options_;
   ModelLoader* const loader_;
@@ -184,6 +190,7 @@ class ModelRepository {
   std::vector<std::shared_ptr<ServableModel>> retired_ ABSL_GUARDED_BY(mu_);
   bool scanned_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t polls_ ABSL_GUARDED_BY(mu_) = 0;  // PollOnce() calls completed
 
   std::thread background_;
 };

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/clock.h"
+
 namespace inferd {
 namespace {
 
@@ -312,6 +314,30 @@ TEST_F(ModelRepositoryTest, ModelWarmupThatCannotRunFailsTheLoad) {
   EXPECT_THAT(
       State(*repository, "b", 1).reason,
       HasSubstr("model_warmup[0].batch_size: 9 exceeds max_batch_size 4"));
+}
+
+TEST_F(ModelRepositoryTest, BackgroundThreadPollsOnTheClock) {
+  WriteConfig("a");
+  AddVersion("a", 1);
+  SimulatedClock clock;
+  ModelRepository::Options options;
+  options.root = root_;
+  options.mode = ControlMode::kPoll;
+  options.poll_interval = absl::Seconds(10);
+  options.clock = &clock;
+  auto repository = ModelRepository::Create(options, &loader_);
+  ASSERT_TRUE(repository.ok());
+  (*repository)->LoadAll();
+  AddVersion("a", 2);
+  clock.BlockUntilWaiters(1);  // the poller is parked until t + 10 s
+  clock.Advance(absl::Seconds(9));
+  EXPECT_FALSE((*repository)->AwaitPolls(1, absl::ZeroDuration()));
+  clock.Advance(absl::Seconds(1));
+  ASSERT_TRUE((*repository)->AwaitPolls(1, absl::Seconds(60)));
+  EXPECT_EQ(Serving(**repository, "a"), 1);  // seen once: not yet trusted
+  clock.Advance(absl::Seconds(10));
+  ASSERT_TRUE((*repository)->AwaitPolls(2, absl::Seconds(60)));
+  EXPECT_EQ(Serving(**repository, "a"), 2);
 }
 
 }  // namespace
