@@ -20,7 +20,7 @@
 #include "metrics/metrics.h"
 #include "model_store/model_repository.h"
 #include "model_store/torch_model.h"
-#include "service/flags_util.h"
+#include "common/flags_util.h"
 #include "service/server.h"
 
 ABSL_FLAG(std::string, model_repository, "",

@@ -32,7 +32,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "proto/inference.grpc.pb.h"
-#include "service/flags_util.h"
+#include "common/flags_util.h"
 #include "tools/bench_flags.h"
 #include "tools/bench_load.h"
 #include "tools/bench_report.h"

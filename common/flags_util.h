@@ -1,5 +1,5 @@
-#ifndef INFERD_SERVICE_FLAGS_UTIL_H_
-#define INFERD_SERVICE_FLAGS_UTIL_H_
+#ifndef INFERD_COMMON_FLAGS_UTIL_H_
+#define INFERD_COMMON_FLAGS_UTIL_H_
 
 #include <string>
 #include <vector>
@@ -14,4 +14,4 @@ std::vector<std::string> NormalizeFlagNames(int argc, char** argv);
 
 }  // namespace inferd
 
-#endif  // INFERD_SERVICE_FLAGS_UTIL_H_
+#endif  // INFERD_COMMON_FLAGS_UTIL_H_

@@ -1,4 +1,4 @@
-#include "service/flags_util.h"
+#include "common/flags_util.h"
 
 #include <algorithm>
 

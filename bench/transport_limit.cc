@@ -1,0 +1,265 @@
+// inferd-transport-limit: what gRPC itself costs. A benchmark comparison
+// server, not a product: it speaks the same GRPCInferenceService as inferd on
+// the same callback API and answers ModelMetadata from one model's
+// config.pbtxt, but its ModelInfer runs no model. It checks the input count
+// and answers every configured output, shaped for the request's batch, with
+// zero bytes. Benchmarked with inferd-bench next to inferd, it marks the
+// ceiling that protobuf, HTTP/2 and gRPC's threads leave on this machine.
+//
+//   build/bin/inferd-transport-limit --model-dir=/tmp/models/mlp --port=0
+
+#include <grpcpp/grpcpp.h>
+#include <pthread.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/text_format.h"
+#include "model_store/data_type.h"
+#include "proto/inference.grpc.pb.h"
+#include "proto/model_config.pb.h"
+#include "common/flags_util.h"
+
+ABSL_FLAG(std::string, model_dir, "",
+          "One model's directory in a Triton-layout repository (holds "
+          "config.pbtxt). Required.");
+ABSL_FLAG(int, port, 0, "gRPC port on 127.0.0.1; 0 picks a free port.");
+
+namespace inferd {
+namespace {
+
+using TensorMetadata = inference::ModelMetadataResponse::TensorMetadata;
+
+// Messages can be as large as inferd accepts (ServerOptions).
+constexpr int kMaxMessageBytes = 64 << 20;
+
+absl::StatusOr<inference::ModelConfig> ReadConfig(const std::string& dir) {
+  const std::string path = absl::StrCat(dir, "/config.pbtxt");
+  std::ifstream file(path);
+  if (!file) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream text;
+  text << file.rdbuf();
+  inference::ModelConfig config;
+  if (!google::protobuf::TextFormat::ParseFromString(text.str(), &config)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a text-format ModelConfig"));
+  }
+  if (config.name().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": name is empty"));
+  }
+  return config;
+}
+
+void FillTensorMetadata(const std::string& name, inference::DataType type,
+                        const google::protobuf::RepeatedField<int64_t>& dims,
+                        bool batched, TensorMetadata* out) {
+  out->set_name(name);
+  out->set_datatype(WireName(type));
+  if (batched) out->add_shape(-1);
+  for (int64_t dim : dims) out->add_shape(dim);
+}
+
+grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
+                                 const grpc::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
+// One configured output as ModelInfer answers it.
+struct OutputSpec {
+  std::string name;
+  std::string datatype;       // wire name
+  std::vector<int64_t> dims;  // without the batch dimension
+  int64_t row_bytes = 0;      // bytes for one batch row
+};
+
+// GRPCInferenceService for one model that answers ModelInfer without running
+// it. The RPCs it does not override answer UNIMPLEMENTED (gRPC's default).
+// Immutable after construction, so thread-safe.
+class TransportLimitService final
+    : public inference::GRPCInferenceService::CallbackService {
+ public:
+  explicit TransportLimitService(const inference::ModelConfig& config)
+      : name_(config.name()),
+        batched_(config.max_batch_size() > 0),
+        input_count_(config.input_size()) {
+    metadata_.set_name(config.name());
+    metadata_.set_platform(config.platform());
+    metadata_.add_versions("1");
+    for (const auto& input : config.input()) {
+      FillTensorMetadata(input.name(), input.data_type(), input.dims(),
+                         batched_, metadata_.add_inputs());
+    }
+    for (const auto& output : config.output()) {
+      FillTensorMetadata(output.name(), output.data_type(), output.dims(),
+                         batched_, metadata_.add_outputs());
+      OutputSpec spec{output.name(),
+                      WireName(output.data_type()),
+                      {output.dims().begin(), output.dims().end()},
+                      static_cast<int64_t>(ElementSize(output.data_type()))};
+      // A variable (-1) output dimension is answered as 1.
+      for (int64_t dim : spec.dims) spec.row_bytes *= dim > 0 ? dim : 1;
+      outputs_.push_back(std::move(spec));
+    }
+  }
+
+  grpc::ServerUnaryReactor* ServerLive(
+      grpc::CallbackServerContext* context,
+      const inference::ServerLiveRequest* /*request*/,
+      inference::ServerLiveResponse* response) override {
+    response->set_live(true);
+    return Answer(context, grpc::Status::OK);
+  }
+
+  grpc::ServerUnaryReactor* ServerReady(
+      grpc::CallbackServerContext* context,
+      const inference::ServerReadyRequest* /*request*/,
+      inference::ServerReadyResponse* response) override {
+    response->set_ready(true);
+    return Answer(context, grpc::Status::OK);
+  }
+
+  grpc::ServerUnaryReactor* ModelMetadata(
+      grpc::CallbackServerContext* context,
+      const inference::ModelMetadataRequest* request,
+      inference::ModelMetadataResponse* response) override {
+    if (request->name() != name_) return UnknownModel(context, request->name());
+    *response = metadata_;
+    return Answer(context, grpc::Status::OK);
+  }
+
+  grpc::ServerUnaryReactor* ModelInfer(
+      grpc::CallbackServerContext* context,
+      const inference::ModelInferRequest* request,
+      inference::ModelInferResponse* response) override {
+    if (request->model_name() != name_) {
+      return UnknownModel(context, request->model_name());
+    }
+    if (request->inputs_size() != input_count_) {
+      return Answer(context,
+                    grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 absl::StrCat("expected ", input_count_,
+                                              " input(s), got ",
+                                              request->inputs_size())));
+    }
+    int64_t batch = 1;
+    if (batched_) {
+      const auto& first = request->inputs(0);
+      if (first.shape_size() == 0 || first.shape(0) < 0) {
+        return Answer(context,
+                      grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                   absl::StrCat("input \"", first.name(),
+                                                "\": expected a leading batch "
+                                                "dimension >= 0")));
+      }
+      batch = first.shape(0);
+    }
+    response->set_model_name(name_);
+    response->set_model_version("1");
+    response->set_id(request->id());
+    for (const OutputSpec& spec : outputs_) {
+      auto* out = response->add_outputs();
+      out->set_name(spec.name);
+      out->set_datatype(spec.datatype);
+      if (batched_) out->add_shape(batch);
+      for (int64_t dim : spec.dims) out->add_shape(dim > 0 ? dim : 1);
+      response->add_raw_output_contents()->assign(
+          static_cast<size_t>(batch * spec.row_bytes), '\0');
+    }
+    return Answer(context, grpc::Status::OK);
+  }
+
+ private:
+  grpc::ServerUnaryReactor* UnknownModel(grpc::CallbackServerContext* context,
+                                         const std::string& name) const {
+    return Answer(context, grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                        absl::StrCat("unknown model \"", name,
+                                                     "\"; this server has \"",
+                                                     name_, "\"")));
+  }
+
+  const std::string name_;
+  const bool batched_;
+  const int input_count_;
+  inference::ModelMetadataResponse metadata_;
+  std::vector<OutputSpec> outputs_;
+};
+
+// Blocks SIGINT/SIGTERM before any thread starts, so every thread inherits
+// the mask and only the waiting main thread receives them, via sigwait().
+sigset_t BlockStopSignals() {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  return stop_signals;
+}
+
+int Serve(const inference::ModelConfig& config, const sigset_t& stop_signals) {
+  TransportLimitService service(config);
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(
+      absl::StrCat("127.0.0.1:", absl::GetFlag(FLAGS_port)),
+      grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    std::fprintf(stderr, "inferd-transport-limit: cannot listen on port %d\n",
+                 absl::GetFlag(FLAGS_port));
+    return 1;
+  }
+  std::printf("listening on 127.0.0.1:%d\n", port);
+  std::fflush(stdout);
+
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  server->Wait();
+  return 0;
+}
+
+}  // namespace
+}  // namespace inferd
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "inferd-transport-limit --model-dir=DIR [--port=0]");
+  std::vector<std::string> args = inferd::NormalizeFlagNames(argc, argv);
+  std::vector<char*> arg_pointers;
+  for (std::string& arg : args) arg_pointers.push_back(arg.data());
+  absl::ParseCommandLine(static_cast<int>(arg_pointers.size()),
+                         arg_pointers.data());
+  const std::string dir = absl::GetFlag(FLAGS_model_dir);
+  if (dir.empty()) {
+    std::fprintf(stderr,
+                 "inferd-transport-limit: --model-dir=DIR is required\n");
+    return 2;
+  }
+  absl::StatusOr<inference::ModelConfig> config = inferd::ReadConfig(dir);
+  if (!config.ok()) {
+    std::fprintf(stderr, "inferd-transport-limit: %s\n",
+                 std::string(config.status().message()).c_str());
+    return 2;
+  }
+  const sigset_t stop_signals = inferd::BlockStopSignals();
+  return inferd::Serve(*config, stop_signals);
+}
