@@ -17,6 +17,8 @@ packages=(
   python3-torch python3-sklearn
   # Tests: a real Prometheus scrapes inferd; promtool checks rules/exposition.
   prometheus
+  # Benchmark smoke test: the Python gRPC baseline inferd is compared with.
+  python3-grpcio python3-protobuf
 )
 
 missing=()
