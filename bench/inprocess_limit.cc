@@ -46,6 +46,7 @@
 #include "model_store/repository_scan.h"
 #include "model_store/torch_model.h"
 #include "tools/bench_flags.h"
+#include "tools/bench_stats.h"
 
 ABSL_FLAG(std::string, model_dir, "",
           "Model directory (Triton layout: config.pbtxt and N/model.pt); the "
@@ -248,16 +249,6 @@ void CallLoop(inferd::Model* model, int instance, absl::Mutex* instance_mu,
   }
 }
 
-// Nearest-rank percentile of ascending `sorted`; 0 when empty.
-double Percentile(const std::vector<double>& sorted, double quantile) {
-  if (sorted.empty()) {
-    return 0;
-  }
-  const double rank = std::ceil(quantile * static_cast<double>(sorted.size()));
-  const size_t index = rank < 1 ? 0 : static_cast<size_t>(rank) - 1;
-  return sorted[std::min(index, sorted.size() - 1)];
-}
-
 // Runs one batch size: warm-up, then the measured window, from
 // `options.threads` threads. Internal when a call fails.
 absl::StatusOr<Level> RunLevel(inferd::Model* model,
@@ -303,8 +294,8 @@ absl::StatusOr<Level> RunLevel(inferd::Model* model,
   std::sort(latency_ms.begin(), latency_ms.end());
   level.calls_per_s = static_cast<double>(latency_ms.size()) / seconds;
   level.infer_per_s = level.calls_per_s * static_cast<double>(rows);
-  level.p50_ms = Percentile(latency_ms, 0.50);
-  level.p99_ms = Percentile(latency_ms, 0.99);
+  level.p50_ms = inferd::bench::Percentile(latency_ms, 0.50);
+  level.p99_ms = inferd::bench::Percentile(latency_ms, 0.99);
   return level;
 }
 
@@ -460,14 +451,7 @@ int main(int argc, char** argv) {
       "inferd-inprocess-limit --model-dir=DIR [--batch-sizes=1,2,...,128] "
       "[--duration=5] [--warmup=1] [--threads=1] [--intra-op-threads=1] "
       "[--csv=PATH]");
-  // --help lists the flags of files named after the binary by default, and
-  // "inferd-inprocess-limit" does not match inprocess_limit.cc.
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::StrContains(file, "bench/inprocess_limit");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
+  inferd::bench::ListHelpFlagsFrom("bench/inprocess_limit");
   std::vector<std::string> args = inferd::NormalizeFlagNames(argc, argv);
   // ParseCommandLine() would exit with 1 on an unknown flag or a bad value.
   if (absl::Status status = inferd::bench::CheckFlags(args); !status.ok()) {

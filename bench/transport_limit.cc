@@ -28,11 +28,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "common/flags_util.h"
 #include "google/protobuf/text_format.h"
 #include "model_store/data_type.h"
 #include "proto/inference.grpc.pb.h"
 #include "proto/model_config.pb.h"
-#include "common/flags_util.h"
 
 ABSL_FLAG(std::string, model_dir, "",
           "One model's directory in a Triton-layout repository (holds "
@@ -243,11 +243,7 @@ int Serve(const inference::ModelConfig& config, const sigset_t& stop_signals) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "inferd-transport-limit --model-dir=DIR [--port=0]");
-  std::vector<std::string> args = inferd::NormalizeFlagNames(argc, argv);
-  std::vector<char*> arg_pointers;
-  for (std::string& arg : args) arg_pointers.push_back(arg.data());
-  absl::ParseCommandLine(static_cast<int>(arg_pointers.size()),
-                         arg_pointers.data());
+  inferd::ParseFlagsAllowingDashes(argc, argv);
   const std::string dir = absl::GetFlag(FLAGS_model_dir);
   if (dir.empty()) {
     std::fprintf(stderr,

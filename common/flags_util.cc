@@ -2,7 +2,16 @@
 
 #include <algorithm>
 
+#include "absl/flags/parse.h"
+
 namespace inferd {
+
+void ParseFlagsAllowingDashes(int argc, char** argv) {
+  std::vector<std::string> args = NormalizeFlagNames(argc, argv);
+  std::vector<char*> pointers;
+  for (std::string& arg : args) pointers.push_back(arg.data());
+  absl::ParseCommandLine(static_cast<int>(pointers.size()), pointers.data());
+}
 
 std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);

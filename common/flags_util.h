@@ -12,6 +12,10 @@ namespace inferd {
 // a bare "--" are left alone too.
 std::vector<std::string> NormalizeFlagNames(int argc, char** argv);
 
+// absl::ParseCommandLine() over NormalizeFlagNames(argc, argv): sets the
+// flags, accepting both spellings; exits on a bad flag as absl does.
+void ParseFlagsAllowingDashes(int argc, char** argv);
+
 }  // namespace inferd
 
 #endif  // INFERD_COMMON_FLAGS_UTIL_H_

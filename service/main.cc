@@ -16,12 +16,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "common/flags_util.h"
 #include "common/logging.h"
 #include "metrics/exporter.h"
 #include "metrics/metrics.h"
 #include "model_store/model_repository.h"
 #include "model_store/torch_model.h"
-#include "common/flags_util.h"
 #include "service/server.h"
 
 ABSL_FLAG(std::string, model_repository, "",
@@ -155,11 +155,7 @@ int Serve(const std::string& root, const sigset_t& stop_signals) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "inferd --model-repository=DIR [--grpc-port=8001] [--host=127.0.0.1]");
-  std::vector<std::string> args = inferd::NormalizeFlagNames(argc, argv);
-  std::vector<char*> arg_pointers;
-  for (std::string& arg : args) arg_pointers.push_back(arg.data());
-  absl::ParseCommandLine(static_cast<int>(arg_pointers.size()),
-                         arg_pointers.data());
+  inferd::ParseFlagsAllowingDashes(argc, argv);
   const std::string root = absl::GetFlag(FLAGS_model_repository);
   if (root.empty()) {
     std::fprintf(stderr, "inferd: --model-repository=DIR is required\n");

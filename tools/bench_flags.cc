@@ -2,6 +2,7 @@
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -72,6 +73,15 @@ absl::Status CheckFlags(const std::vector<std::string>& args) {
     }
   }
   return absl::OkStatus();
+}
+
+void ListHelpFlagsFrom(std::string source) {
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [source](absl::string_view file) {
+    return absl::StrContains(file, source);
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
 }
 
 }  // namespace inferd::bench

@@ -16,6 +16,11 @@ namespace inferd::bench {
 // the offending argument. Sets the flags it parses, as ParseCommandLine() will.
 absl::Status CheckFlags(const std::vector<std::string>& args);
 
+// Makes --help list the flags defined in files whose path contains
+// `source` (by default absl lists those of files named after the binary,
+// and "inferd-bench" does not match inferd_bench.cc).
+void ListHelpFlagsFrom(std::string source);
+
 }  // namespace inferd::bench
 
 #endif  // INFERD_TOOLS_BENCH_FLAGS_H_

@@ -31,8 +31,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "proto/inference.grpc.pb.h"
 #include "common/flags_util.h"
+#include "proto/inference.grpc.pb.h"
 #include "tools/bench_flags.h"
 #include "tools/bench_load.h"
 #include "tools/bench_report.h"
@@ -352,14 +352,7 @@ int main(int argc, char** argv) {
       "inferd-bench --model=NAME [--server=127.0.0.1:8001] "
       "[--concurrency=1,2,4] [--duration=10] [--warmup=2] [--rows=1] "
       "[--threads=1] [--label=NAME] [--csv=PATH] [--json=PATH]");
-  // --help lists the flags of files named after the binary by default, and
-  // "inferd-bench" does not match inferd_bench.cc.
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::StrContains(file, "tools/inferd_bench");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
+  inferd::bench::ListHelpFlagsFrom("tools/inferd_bench");
   std::vector<std::string> args = inferd::NormalizeFlagNames(argc, argv);
   if (absl::Status status = inferd::bench::CheckFlags(args); !status.ok()) {
     inferd::bench::PrintError(status);
