@@ -243,6 +243,14 @@ absl::StatusOr<std::unique_ptr<ServableModel>> ModelRepository::LoadVersion(
   return ServableModel::Create(std::move(servable), std::move(*model));
 }
 
+bool ModelRepository::Scan::Stable(int64_t version) const {
+  if (!require_stable) return true;
+  auto before = previous.find(version);
+  auto now = files.find(version);
+  return before != previous.end() && now != files.end() &&
+         before->second == now->second;
+}
+
 absl::Status ModelRepository::SyncModel(const std::string& name,
                                         bool require_stable) {
   const std::string model_dir = absl::StrCat(options_.root, "/", name);
@@ -252,14 +260,12 @@ absl::Status ModelRepository::SyncModel(const std::string& name,
   }
   // Two scans in a row must agree before a changed file set is trusted: a
   // version still being copied in is not loaded half-written.
-  std::map<int64_t, std::string> scan = ScanVersions(model_dir);
-  scan[0] = TopLevelFingerprint(model_dir);  // 0: config.pbtxt and labels
-  const std::map<int64_t, std::string> previous = std::move(last_scan_[name]);
-  last_scan_[name] = scan;
-  auto stable = [&](int64_t v) {
-    auto it = previous.find(v);
-    return !require_stable || (it != previous.end() && it->second == scan[v]);
-  };
+  Scan scan;
+  scan.require_stable = require_stable;
+  scan.files = ScanVersions(model_dir);
+  scan.files[0] = TopLevelFingerprint(model_dir);  // config.pbtxt, labels
+  scan.previous = std::move(last_scan_[name]);
+  last_scan_[name] = scan.files;
 
   Entry update;
   {
@@ -269,17 +275,18 @@ absl::Status ModelRepository::SyncModel(const std::string& name,
     current.wanted = true;
     update = current;
   }
-  const bool config_changed = update.config_fingerprint != scan[0];
-  if (config_changed && !stable(0)) return absl::OkStatus();  // wait
+  const bool config_changed = update.config_fingerprint != scan.files[0];
+  if (config_changed && !scan.Stable(0)) return absl::OkStatus();  // wait
+  update.config_fingerprint = scan.files[0];
 
   absl::StatusOr<ParsedConfig> parsed =
       ReadModelConfig(absl::StrCat(model_dir, "/config.pbtxt"), name);
   if (!parsed.ok()) {
-    if (options_.metrics != nullptr)
+    if (options_.metrics != nullptr) {
       options_.metrics->CountLoad(name, "", false);
+    }
     LogError("model ", name, " failed to load: ", parsed.status().message());
     update.status.failure = std::string(parsed.status().message());
-    update.config_fingerprint = scan[0];
     Publish(name, std::move(update));
     return parsed.status();
   }
@@ -287,19 +294,41 @@ absl::Status ModelRepository::SyncModel(const std::string& name,
     LogWarning("model ", name, ": config.pbtxt ", field,
                " (not implemented by inferd; ignored)");
   }
-  const inference::ModelConfig& config = parsed->config;
+  update.status.config =
+      std::make_shared<const inference::ModelConfig>(parsed->config);
+  const absl::Status last_failure =
+      LoadSelected(name, model_dir, scan, config_changed, &update);
+  absl::Status result = absl::OkStatus();
+  if (update.serving.empty()) {
+    result = last_failure.ok() ? absl::NotFoundError(absl::StrCat(
+                                     model_dir,
+                                     ": no version directory selected by the "
+                                     "version_policy (e.g. 1/model.pt)"))
+                               : last_failure;
+  }
+  update.status.failure =
+      std::string(result.ok() ? last_failure.message() : result.message());
+  Publish(name, std::move(update));
+  return result;
+}
 
-  // Candidates: stable versions, minus those known to fail as they are.
+absl::Status ModelRepository::LoadSelected(const std::string& name,
+                                           const std::string& model_dir,
+                                           const Scan& scan,
+                                           bool config_changed, Entry* update) {
+  const inference::ModelConfig& config = *update->status.config;
+  // Candidates: stable versions, minus those known to fail as they are
+  // (polls leave a failed version alone; an explicit load retries it).
   std::vector<int64_t> candidates;
   std::set<int64_t> excluded;
-  for (const auto& [v, fingerprint] : scan) {
-    if (v == 0 || !stable(v)) continue;
+  for (const auto& [v, fingerprint] : scan.files) {
+    if (v == 0 || !scan.Stable(v)) continue;
     candidates.push_back(v);
-    auto state = update.states.find(v);
-    // Polls leave a version that failed as it is; an explicit load retries.
-    if (require_stable && !config_changed && state != update.states.end() &&
+    auto state = update->states.find(v);
+    if (scan.require_stable && !config_changed &&
+        state != update->states.end() &&
         state->second.state == VersionState::kFailed &&
-        update.loaded_from[v] == fingerprint) {
+        update->loaded_from[v] == fingerprint) {
       excluded.insert(v);
     }
   }
@@ -315,60 +344,59 @@ absl::Status ModelRepository::SyncModel(const std::string& name,
     }
     for (int64_t v : SelectVersions(config.version_policy(), usable)) {
       if (serving.count(v)) continue;
-      auto old = update.serving.find(v);
-      if (!config_changed && old != update.serving.end() &&
-          update.loaded_from[v] == scan[v]) {
+      auto old = update->serving.find(v);
+      if (!config_changed && old != update->serving.end() &&
+          update->loaded_from[v] == scan.files.at(v)) {
         serving[v] = old->second;  // unchanged: keep serving it
         continue;
       }
-      SetState(name, v, VersionState::kLoading, "");
-      LogInfo("model ", name, " version ", v, " LOADING");
-      absl::StatusOr<std::unique_ptr<ServableModel>> loaded =
-          LoadVersion(config, model_dir, v);
-      update.loaded_from[v] = scan[v];
-      if (options_.metrics != nullptr) {
-        options_.metrics->CountLoad(name, absl::StrCat(v), loaded.ok());
-      }
+      absl::StatusOr<std::shared_ptr<ServableModel>> loaded =
+          LoadAndRecord(name, model_dir, v, scan.files.at(v), update);
       if (!loaded.ok()) {
         last_failure = loaded.status();
-        LogError("model ", name, " version ", v,
-                 " FAILED: ", loaded.status().message());
-        update.states[v] = {v, VersionState::kFailed,
-                            std::string(loaded.status().message())};
-        SetState(name, v, VersionState::kFailed, update.states[v].reason);
         excluded.insert(v);
         retry = true;
         break;
       }
       serving[v] = std::move(*loaded);
-      update.states[v] = {v, VersionState::kReady, ""};
-      LogInfo("model ", name, " version ", v, " is READY");
     }
   }
   // Versions still being rewritten on disk keep serving as they were.
-  for (const auto& [v, servable] : update.serving) {
-    if (scan.count(v) && !stable(v) && !serving.count(v)) serving[v] = servable;
+  for (const auto& [v, servable] : update->serving) {
+    if (scan.files.count(v) && !scan.Stable(v) && !serving.count(v)) {
+      serving[v] = servable;
+    }
   }
-  if (serving.empty() && !update.serving.empty() && !last_failure.ok()) {
-    // Nothing new loaded: whatever was serving keeps serving.
-    serving = update.serving;
+  // Nothing new loaded: whatever was serving keeps serving.
+  if (!serving.empty() || last_failure.ok()) {
+    update->serving = std::move(serving);
   }
-  update.serving = std::move(serving);
-  update.status.config = std::make_shared<const inference::ModelConfig>(config);
-  update.config_fingerprint = scan[0];
-  absl::Status result = absl::OkStatus();
-  if (update.serving.empty()) {
-    result = last_failure.ok() ? absl::NotFoundError(absl::StrCat(
-                                     model_dir,
-                                     ": no version directory selected by the "
-                                     "version_policy (e.g. 1/model.pt)"))
-                               : last_failure;
+  return last_failure;
+}
+
+absl::StatusOr<std::shared_ptr<ServableModel>> ModelRepository::LoadAndRecord(
+    const std::string& name, const std::string& model_dir, int64_t version,
+    const std::string& fingerprint, Entry* update) {
+  SetState(name, version, VersionState::kLoading, "");
+  LogInfo("model ", name, " version ", version, " LOADING");
+  absl::StatusOr<std::unique_ptr<ServableModel>> loaded =
+      LoadVersion(*update->status.config, model_dir, version);
+  update->loaded_from[version] = fingerprint;
+  if (options_.metrics != nullptr) {
+    options_.metrics->CountLoad(name, absl::StrCat(version), loaded.ok());
   }
-  update.status.failure = last_failure.ok()
-                              ? std::string(result.message())
-                              : std::string(last_failure.message());
-  Publish(name, std::move(update));
-  return result;
+  if (!loaded.ok()) {
+    LogError("model ", name, " version ", version,
+             " FAILED: ", loaded.status().message());
+    update->states[version] = {version, VersionState::kFailed,
+                               std::string(loaded.status().message())};
+    SetState(name, version, VersionState::kFailed,
+             update->states[version].reason);
+    return loaded.status();
+  }
+  update->states[version] = {version, VersionState::kReady, ""};
+  LogInfo("model ", name, " version ", version, " is READY");
+  return std::shared_ptr<ServableModel>(std::move(*loaded));
 }
 
 void ModelRepository::Publish(const std::string& name, Entry update) {

@@ -156,9 +156,34 @@ class ModelRepository {
 
   ModelRepository(Options options, ModelLoader* loader);
 
+  // The files of a model directory now and at the previous poll, by
+  // version (0: config.pbtxt and labels).
+  struct Scan {
+    std::map<int64_t, std::string> files;
+    std::map<int64_t, std::string> previous;
+    bool require_stable = false;
+    // Whether `version` may be trusted: unchanged since the previous scan,
+    // or stability not required.
+    bool Stable(int64_t version) const;
+  };
+
   // Brings model `name` in line with its directory. With `require_stable`,
   // a version whose files changed since the previous scan waits.
   absl::Status SyncModel(const std::string& name, bool require_stable)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
+
+  // Loads the versions the policy selects among those `scan` trusts into
+  // update->serving (keeping unchanged ones); returns the last load failure.
+  // REQUIRES: update->status.config is set.
+  absl::Status LoadSelected(const std::string& name,
+                            const std::string& model_dir, const Scan& scan,
+                            bool config_changed, Entry* update)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
+
+  // Loads one version and records its state, fingerprint and load count.
+  absl::StatusOr<std::shared_ptr<ServableModel>> LoadAndRecord(
+      const std::string& name, const std::string& model_dir, int64_t version,
+      const std::string& fingerprint, Entry* update)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
 
   // Loads `version` of a model, warms it up, runs its validation gate.

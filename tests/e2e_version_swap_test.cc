@@ -164,7 +164,9 @@ TEST(VersionSwapTest, TenRolloutsUnderTrafficFailNoRequest) {
   EXPECT_GT(traffic.versions().size(), 2u) << "swaps happened under traffic";
   for (const ModelStatus& model : repository.List()) {
     for (const VersionStatus& v : model.versions) {
-      if (v.version == 5) EXPECT_THAT(v.reason, HasSubstr("TorchScript"));
+      if (v.version == 5) {
+        EXPECT_THAT(v.reason, HasSubstr("TorchScript"));
+      }
       if (v.version == 8) {
         EXPECT_THAT(v.reason, HasSubstr("validation failed"));
         EXPECT_THAT(v.reason, HasSubstr("output \"probabilities\" row 2"));
@@ -272,6 +274,10 @@ int64_t ResidentBytes() {
 }
 
 TEST(UnloadTest, UnloadingAVersionGivesItsMemoryBack) {
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer quarantines freed memory instead of returning it.
+  GTEST_SKIP() << "resident memory is not meaningful under AddressSanitizer";
+#endif
   if (TestModels("big").empty())
     GTEST_FAIL() << "INFERD_TEST_MODELS is not set";
   TorchModelLoader loader;
