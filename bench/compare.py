@@ -34,18 +34,23 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON = "/usr/bin/python3"
 
 
-def start(cmd, pattern, cpus, log_path):
+def start(cmd, pattern, cpus, log_path, extra_pattern=None):
     """Starts a server pinned to `cpus`; returns (process, port) once its
-    log shows `pattern` (a regex whose group 1 is the port)."""
+    log shows `pattern` (a regex whose group 1 is the port), or (process,
+    port, extra port) when `extra_pattern` must show up too."""
     log = open(log_path, "w+")
     proc = subprocess.Popen(["taskset", "-c", cpus] + cmd, stdout=log,
                             stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         log.seek(0)
-        match = re.search(pattern, log.read())
-        if match:
+        text = log.read()
+        match = re.search(pattern, text)
+        extra = re.search(extra_pattern, text) if extra_pattern else None
+        if match and extra_pattern is None:
             return proc, int(match.group(1))
+        if match and extra:
+            return proc, int(match.group(1)), int(extra.group(1))
         if proc.poll() is not None:
             break
         time.sleep(0.1)
@@ -138,11 +143,11 @@ def run_model(args, model, tmp):
     print(f"== {model}", flush=True)
     results = {}
     log = os.path.join(tmp, f"inferd-{model}.log")
-    proc, port = start([os.path.join(bin_dir, "inferd"), f"--model-repository={repo}",
-                        "--grpc-port=0", "--metrics-port=0"],
-                       r"listening for gRPC on 127\.0\.0\.1:(\d+)", args.server_cpus, log)
-    metrics_port = int(re.search(r"metrics on http://127\.0\.0\.1:(\d+)",
-                                 open(log).read()).group(1))
+    proc, port, metrics_port = start(
+        [os.path.join(bin_dir, "inferd"), f"--model-repository={repo}",
+         "--grpc-port=0", "--metrics-port=0"],
+        r"listening for gRPC on 127\.0\.0\.1:(\d+)", args.server_cpus, log,
+        extra_pattern=r"metrics on http://127\.0\.0\.1:(\d+)")
     try:
         results["inferd"] = sweep(args, port, model, "inferd", tmp, metrics_port)
         results["inferd-nobatch"] = sweep(args, port, nobatch, "inferd-nobatch", tmp)

@@ -155,6 +155,11 @@ void ModelRepository::PollOnce() {
   ++polls_;
 }
 
+uint64_t ModelRepository::polls() const {
+  absl::MutexLock lock(&mu_);
+  return polls_;
+}
+
 bool ModelRepository::AwaitPolls(uint64_t polls, absl::Duration timeout) const {
   absl::MutexLock lock(&mu_);
   auto done = [this, polls]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -164,6 +169,12 @@ bool ModelRepository::AwaitPolls(uint64_t polls, absl::Duration timeout) const {
 }
 
 absl::Status ModelRepository::UnloadModel(const std::string& name) {
+  absl::Status result = UnloadQuietly(name);
+  if (result.ok()) NotifyChange();
+  return result;
+}
+
+absl::Status ModelRepository::UnloadQuietly(const std::string& name) {
   absl::MutexLock lock(&mu_);
   auto it = models_.find(name);
   if (it == models_.end()) {
@@ -400,6 +411,11 @@ absl::StatusOr<std::shared_ptr<ServableModel>> ModelRepository::LoadAndRecord(
 }
 
 void ModelRepository::Publish(const std::string& name, Entry update) {
+  PublishQuietly(name, std::move(update));
+  NotifyChange();
+}
+
+void ModelRepository::PublishQuietly(const std::string& name, Entry update) {
   absl::MutexLock lock(&mu_);
   Entry& slot = models_[name];
   for (auto& [version, servable] : slot.serving) {
@@ -480,6 +496,16 @@ std::vector<ModelStatus> ModelRepository::List() const {
   return result;
 }
 
+void ModelRepository::SetOnChange(std::function<void()> callback) {
+  absl::MutexLock lock(&callback_mu_);
+  on_change_ = std::move(callback);
+}
+
+void ModelRepository::NotifyChange() {
+  absl::MutexLock lock(&callback_mu_);
+  if (on_change_) on_change_();
+}
+
 void ModelRepository::MarkStarted() {
   absl::MutexLock lock(&mu_);
   scanned_ = true;
@@ -505,6 +531,14 @@ bool ModelRepository::AwaitState(const std::string& name, int64_t version,
     return v != model->second.states.end() && v->second.state == state;
   };
   return mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
+}
+
+bool ModelRepository::AwaitRetiredFreed(absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto freed = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return retired_.empty();
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&freed), timeout);
 }
 
 size_t ModelRepository::retired_count() const {

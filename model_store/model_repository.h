@@ -2,6 +2,7 @@
 #define INFERD_MODEL_STORE_MODEL_REPOSITORY_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -139,8 +140,21 @@ class ModelRepository {
   // passes (real time); returns whether it has.
   bool AwaitPolls(uint64_t polls, absl::Duration timeout) const;
 
+  // PollOnce() calls completed so far.
+  uint64_t polls() const;
+
+  // Calls `callback` (null: nothing) after every change to what serves, on
+  // the thread that made it, never with a repository lock held. Blocks until
+  // a call already running returns, so the old callback may be destroyed
+  // once this returns.
+  void SetOnChange(std::function<void()> callback);
+
   // Retired versions not yet freed.
   size_t retired_count() const;
+
+  // Blocks until every retired version has been freed (by Reap(), e.g. on
+  // the background thread) or `timeout` passes; returns whether it was.
+  bool AwaitRetiredFreed(absl::Duration timeout) const;
 
  private:
   struct Entry {
@@ -195,7 +209,12 @@ class ModelRepository {
                 const std::string& reason) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Installs `serving` as the versions of `name`; what it replaces retires.
+  // Then runs the on-change callback.
   void Publish(const std::string& name, Entry update) ABSL_LOCKS_EXCLUDED(mu_);
+  void PublishQuietly(const std::string& name, Entry update)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // UnloadModel() without the on-change callback.
+  absl::Status UnloadQuietly(const std::string& name) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Polls (poll mode) and reaps at `first`, then every BackgroundPeriod().
   void BackgroundLoop(absl::Time first);
@@ -216,6 +235,12 @@ class ModelRepository {
   bool scanned_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t polls_ ABSL_GUARDED_BY(mu_) = 0;  // PollOnce() calls completed
+
+  // Runs the on-change callback.
+  void NotifyChange();
+
+  absl::Mutex callback_mu_ ABSL_ACQUIRED_AFTER(load_mu_);
+  std::function<void()> on_change_ ABSL_GUARDED_BY(callback_mu_);
 
   std::thread background_;
 };

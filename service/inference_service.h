@@ -25,12 +25,6 @@ class InferenceService final
                             metrics::ServerMetrics* metrics = nullptr)
       : repository_(repository), metrics_(metrics) {}
 
-  // Called after RepositoryModelLoad/Unload changed what serves (the server
-  // re-reads readiness into the health service). Set before serving.
-  void set_on_repository_change(std::function<void()> callback) {
-    on_repository_change_ = std::move(callback);
-  }
-
   grpc::ServerUnaryReactor* ServerLive(
       grpc::CallbackServerContext* context,
       const inference::ServerLiveRequest* request,
@@ -121,7 +115,6 @@ class InferenceService final
 
   ModelRepository* const repository_;
   metrics::ServerMetrics* const metrics_;
-  std::function<void()> on_repository_change_;
   // Model loads requested by RPC run here, not on gRPC's callback threads.
   // Declared last: destroyed (finishing queued loads) first.
   TaskRunner loads_;

@@ -78,9 +78,7 @@ grpc::ServerUnaryReactor* InferenceService::RepositoryModelLoad(
   // Loading takes long: it runs on the load thread, which finishes the call.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   loads_.Post([this, reactor, name = request->model_name()] {
-    absl::Status loaded = repository_->LoadModel(name);
-    if (on_repository_change_) on_repository_change_();
-    reactor->Finish(ToGrpcStatus(loaded));
+    reactor->Finish(ToGrpcStatus(repository_->LoadModel(name)));
   });
   return reactor;
 }
@@ -92,9 +90,7 @@ grpc::ServerUnaryReactor* InferenceService::RepositoryModelUnload(
   absl::Status allowed =
       RequireExplicitMode(*repository_, "RepositoryModelUnload");
   if (!allowed.ok()) return Done(context, allowed);
-  absl::Status unloaded = repository_->UnloadModel(request->model_name());
-  if (on_repository_change_) on_repository_change_();
-  return Done(context, unloaded);
+  return Done(context, repository_->UnloadModel(request->model_name()));
 }
 
 grpc::ServerUnaryReactor* InferenceService::ModelStatistics(

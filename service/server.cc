@@ -25,8 +25,6 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
   grpc::ServerBuilder builder;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(),
                            &server->port_);
-  InferenceServer* self = server.get();
-  server->service_.set_on_repository_change([self] { self->UpdateHealth(); });
   builder.RegisterService(&server->service_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
@@ -35,6 +33,9 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
     return absl::UnavailableError(absl::StrCat(
         "cannot listen on ", address, " (address in use or not available?)"));
   }
+  // Health follows readiness whenever what serves changes (polls, RPCs).
+  InferenceServer* self = server.get();
+  repository->SetOnChange([self] { self->UpdateHealth(); });
   server->UpdateHealth();
   return server;
 }
@@ -53,6 +54,7 @@ void InferenceServer::UpdateHealth() {
 void InferenceServer::Shutdown(absl::Duration grace) {
   if (shut_down_ || server_ == nullptr) return;
   shut_down_ = true;
+  repository_->SetOnChange(nullptr);
   UpdateHealth();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();

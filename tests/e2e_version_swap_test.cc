@@ -14,6 +14,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "model_store/torch_model.h"
+#include "tests/proto/health.grpc.pb.h"
 #include "tests/test_server.h"
 
 namespace inferd::testing {
@@ -173,9 +174,45 @@ TEST(VersionSwapTest, TenRolloutsUnderTrafficFailNoRequest) {
       }
     }
   }
-  // With traffic gone every retired version drains and is freed.
-  repository.Reap();
-  EXPECT_EQ(repository.retired_count(), 0u);
+  // With traffic gone every retired version drains and the background thread
+  // frees it (a call's server side may finish just after its client did).
+  EXPECT_TRUE(repository.AwaitRetiredFreed(absl::Seconds(60)))
+      << repository.retired_count() << " retired versions still held";
+}
+
+TEST(VersionSwapTest, HealthFollowsReadinessAsPollsChangeTheRepository) {
+  if (TestModels("good").empty())
+    GTEST_FAIL() << "INFERD_TEST_MODELS is not set";
+  const std::string root = ::testing::TempDir() + "/inferd_health";
+  fs::remove_all(root);
+  fs::create_directories(root);
+  fs::copy(TestModels("good") + "/iris", root + "/iris",
+           fs::copy_options::recursive);
+  auto server = TestServer::Start(root, nullptr, ControlMode::kPoll,
+                                  absl::Milliseconds(50));
+  ASSERT_NE(server, nullptr);
+  auto health = grpc::health::v1::Health::NewStub(server->channel());
+  auto status = [&health] {
+    grpc::ClientContext context;
+    grpc::health::v1::HealthCheckResponse response;
+    EXPECT_TRUE(health->Check(&context, {}, &response).ok());
+    return response.status();
+  };
+  EXPECT_EQ(status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  // A model that cannot load appears: the server is no longer ready.
+  ModelRepository& repository = server->repository();
+  const uint64_t polls_seen = repository.polls();
+  fs::create_directories(root + "/broken/1");
+  std::ofstream(root + "/broken/config.pbtxt") << "max_batch_size: -1\n";
+  // Three polls: one sees the new files, one trusts them, one spare.
+  ASSERT_TRUE(repository.AwaitPolls(polls_seen + 3, absl::Seconds(60)));
+  EXPECT_FALSE(repository.AllReady());
+  EXPECT_EQ(status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  // It goes away again: ready and serving.
+  fs::remove_all(root + "/broken");
+  const uint64_t polls_now = repository.polls();
+  ASSERT_TRUE(repository.AwaitPolls(polls_now + 2, absl::Seconds(60)));
+  EXPECT_EQ(status(), grpc::health::v1::HealthCheckResponse::SERVING);
 }
 
 TEST(VersionSwapTest, RepositoryRpcsLoadUnloadAndIndexInExplicitMode) {
