@@ -452,22 +452,9 @@ int main(int argc, char** argv) {
       "[--duration=5] [--warmup=1] [--threads=1] [--intra-op-threads=1] "
       "[--csv=PATH]");
   inferd::bench::ListHelpFlagsFrom("bench/inprocess_limit");
-  std::vector<std::string> args = inferd::NormalizeFlagNames(argc, argv);
-  // ParseCommandLine() would exit with 1 on an unknown flag or a bad value.
-  if (absl::Status status = inferd::bench::CheckFlags(args); !status.ok()) {
+  if (absl::Status status = inferd::bench::ParseFlagsOrUsageError(argc, argv);
+      !status.ok()) {
     PrintError(status.message());
-    return kExitUsage;
-  }
-  std::vector<char*> arg_pointers;
-  arg_pointers.reserve(args.size());
-  for (std::string& arg : args) {
-    arg_pointers.push_back(arg.data());
-  }
-  const std::vector<char*> positional = absl::ParseCommandLine(
-      static_cast<int>(arg_pointers.size()), arg_pointers.data());
-  if (positional.size() > 1) {
-    std::fprintf(stderr, "unexpected argument \"%s\"; see --help\n",
-                 positional[1]);
     return kExitUsage;
   }
   absl::StatusOr<Options> options = OptionsFromFlags();

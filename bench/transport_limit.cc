@@ -9,7 +9,6 @@
 //   build/bin/inferd-transport-limit --model-dir=/tmp/models/mlp --port=0
 
 #include <grpcpp/grpcpp.h>
-#include <pthread.h>
 
 #include <chrono>
 #include <csignal>
@@ -29,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "common/flags_util.h"
+#include "common/stop_signals.h"
 #include "google/protobuf/text_format.h"
 #include "model_store/data_type.h"
 #include "proto/inference.grpc.pb.h"
@@ -200,17 +200,6 @@ class TransportLimitService final
   std::vector<OutputSpec> outputs_;
 };
 
-// Blocks SIGINT/SIGTERM before any thread starts, so every thread inherits
-// the mask and only the waiting main thread receives them, via sigwait().
-sigset_t BlockStopSignals() {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  return stop_signals;
-}
-
 int Serve(const inference::ModelConfig& config, const sigset_t& stop_signals) {
   TransportLimitService service(config);
   int port = 0;
@@ -230,8 +219,7 @@ int Serve(const inference::ModelConfig& config, const sigset_t& stop_signals) {
   std::printf("listening on 127.0.0.1:%d\n", port);
   std::fflush(stdout);
 
-  int signal = 0;
-  sigwait(&stop_signals, &signal);
+  inferd::WaitForStopSignal(stop_signals);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
   return 0;

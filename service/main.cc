@@ -1,8 +1,6 @@
 // inferd: serves the TorchScript models of a model repository over the
 // KServe v2 / Open Inference Protocol gRPC API.
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
@@ -18,6 +16,7 @@
 #include "absl/synchronization/notification.h"
 #include "common/flags_util.h"
 #include "common/logging.h"
+#include "common/stop_signals.h"
 #include "metrics/exporter.h"
 #include "metrics/metrics.h"
 #include "model_store/model_repository.h"
@@ -53,17 +52,6 @@ ABSL_FLAG(int, inter_op_threads, 1,
           "keeps LibTorch's default.");
 
 namespace {
-
-// Blocks SIGINT/SIGTERM before any thread starts, so every thread inherits
-// the mask and only the waiting main thread receives them, via sigwait().
-sigset_t BlockStopSignals() {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  return stop_signals;
-}
 
 // Creates the repository per the control-mode flags and loads what they ask.
 absl::StatusOr<std::unique_ptr<inferd::ModelRepository>> StartRepository(
@@ -140,8 +128,7 @@ int Serve(const std::string& root, const sigset_t& stop_signals) {
   }
   inferd::LogInfo("listening for gRPC on ", host, ":", (*server)->port());
 
-  int signal = 0;
-  sigwait(&stop_signals, &signal);
+  const int signal = inferd::WaitForStopSignal(stop_signals);
   inferd::LogInfo("signal ", signal, ": shutting down");
   (*server)->Shutdown();
   server->reset();
@@ -165,7 +152,7 @@ int main(int argc, char** argv) {
   // the request path that cost ~2% of the server's CPU (perf, bench/README.md).
   // The tests (built the same way) keep the check on.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  const sigset_t stop_signals = BlockStopSignals();
+  const sigset_t stop_signals = inferd::BlockStopSignals();
   inferd::ConfigureTorchThreads(absl::GetFlag(FLAGS_intra_op_threads),
                                 absl::GetFlag(FLAGS_inter_op_threads));
   return Serve(root, stop_signals);

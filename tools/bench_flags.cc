@@ -1,12 +1,14 @@
 #include "tools/bench_flags.h"
 
 #include "absl/flags/commandlineflag.h"
+#include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "common/flags_util.h"
 
 namespace inferd::bench {
 namespace {
@@ -71,6 +73,22 @@ absl::Status CheckFlags(const std::vector<std::string>& args) {
       return absl::InvalidArgumentError(
           absl::StrCat("flag ", args[i], ": ", error));
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseFlagsOrUsageError(int argc, char** argv) {
+  std::vector<std::string> args = NormalizeFlagNames(argc, argv);
+  // ParseCommandLine() would exit with 1 on an unknown flag or a bad value.
+  if (absl::Status status = CheckFlags(args); !status.ok()) return status;
+  std::vector<char*> pointers;
+  pointers.reserve(args.size());
+  for (std::string& arg : args) pointers.push_back(arg.data());
+  const std::vector<char*> positional = absl::ParseCommandLine(
+      static_cast<int>(pointers.size()), pointers.data());
+  if (positional.size() > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unexpected argument \"", positional[1], "\"; see --help"));
   }
   return absl::OkStatus();
 }

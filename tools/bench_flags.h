@@ -16,6 +16,11 @@ namespace inferd::bench {
 // the offending argument. Sets the flags it parses, as ParseCommandLine() will.
 absl::Status CheckFlags(const std::vector<std::string>& args);
 
+// Normalizes flag names (common/flags_util.h), checks them with CheckFlags()
+// and parses them. InvalidArgument, naming the offending argument, for a bad
+// flag or a positional argument; the caller exits with its usage code.
+absl::Status ParseFlagsOrUsageError(int argc, char** argv);
+
 // Makes --help list the flags defined in files whose path contains
 // `source` (by default absl lists those of files named after the binary,
 // and "inferd-bench" does not match inferd_bench.cc).

@@ -353,21 +353,9 @@ int main(int argc, char** argv) {
       "[--concurrency=1,2,4] [--duration=10] [--warmup=2] [--rows=1] "
       "[--threads=1] [--label=NAME] [--csv=PATH] [--json=PATH]");
   inferd::bench::ListHelpFlagsFrom("tools/inferd_bench");
-  std::vector<std::string> args = inferd::NormalizeFlagNames(argc, argv);
-  if (absl::Status status = inferd::bench::CheckFlags(args); !status.ok()) {
+  if (absl::Status status = inferd::bench::ParseFlagsOrUsageError(argc, argv);
+      !status.ok()) {
     inferd::bench::PrintError(status);
-    return inferd::bench::kExitUsage;
-  }
-  std::vector<char*> arg_pointers;
-  arg_pointers.reserve(args.size());
-  for (std::string& arg : args) {
-    arg_pointers.push_back(arg.data());
-  }
-  const std::vector<char*> positional = absl::ParseCommandLine(
-      static_cast<int>(arg_pointers.size()), arg_pointers.data());
-  if (positional.size() > 1) {
-    std::fprintf(stderr, "inferd-bench: unexpected argument %s\n",
-                 positional[1]);
     return inferd::bench::kExitUsage;
   }
   absl::StatusOr<inferd::bench::Config> config =
