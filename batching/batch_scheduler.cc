@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/thread_scheduling.h"
 
 namespace inferd::batching {
 
@@ -160,6 +161,9 @@ size_t BatchScheduler::Execute(int worker, Work work) {
 }
 
 void BatchScheduler::WorkerLoop(int worker) {
+  // Wake-ups of request threads must not preempt a batch mid-run (see
+  // common/thread_scheduling.h); a no-op unless the server asked for it.
+  RunInDefaultClass();
   while (true) {
     Work work = NextWork(/*wait=*/true);
     if (work.stop) return;

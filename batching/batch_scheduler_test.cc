@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/thread_scheduling.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -609,6 +610,30 @@ TEST_F(BatchSchedulerTest, NWorkersRunNBatchesConcurrently) {
   EXPECT_EQ(recorder_->max_in_flight(), kWorkers);
   FinishAndExpectEachAnsweredOnce(kWorkers);
 }
+
+#ifdef __linux__
+// The server starts everything in SCHED_BATCH (common/thread_scheduling.h);
+// workers must still run their batches in the default class, or request
+// threads would preempt them mid-batch.
+TEST_F(BatchSchedulerTest, WorkersRunInDefaultClassWhenStartedFromBatchClass) {
+  std::atomic<int> in_batch_class{-1};
+  ASSERT_TRUE(RunInBatchClass().ok());
+  ASSERT_TRUE(InBatchClass());
+  recorder_ = std::make_unique<Recorder>();
+  recorder_->set_on_process([&] { in_batch_class = InBatchClass() ? 1 : 0; });
+  auto scheduler = BatchScheduler::Create(
+      BatchSchedulerOptions{}, recorder_->processor(), &clock_, true);
+  RunInDefaultClass();
+  ASSERT_TRUE(scheduler.ok()) << scheduler.status();
+  scheduler_ = std::move(*scheduler);
+  EXPECT_FALSE(InBatchClass());
+
+  ASSERT_TRUE(Submit({0}).ok());
+  ASSERT_TRUE(recorder_->AwaitBatches(1));
+  EXPECT_EQ(in_batch_class.load(), 0);
+  FinishAndExpectEachAnsweredOnce(1);
+}
+#endif
 
 TEST_F(BatchSchedulerTest, TasksQueuedWhileWorkerBusyFormTheNextBatch) {
   Start(DynamicOptions(8, absl::ZeroDuration()), /*start_workers=*/true,

@@ -1,0 +1,53 @@
+#include "common/thread_scheduling.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+#ifdef __linux__
+#include <sched.h>
+#endif
+
+namespace inferd {
+
+#ifdef __linux__
+
+namespace {
+
+// sched_setscheduler(0, ...) applies to the calling thread only on Linux.
+int SetPolicy(int policy) {
+  sched_param param{};
+  param.sched_priority = 0;
+  return sched_setscheduler(0, policy, &param);
+}
+
+}  // namespace
+
+absl::Status RunInBatchClass() {
+  if (SetPolicy(SCHED_BATCH) != 0) {
+    return absl::InternalError(absl::StrCat("sched_setscheduler(SCHED_BATCH): ",
+                                            std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+void RunInDefaultClass() {
+  if (sched_getscheduler(0) != SCHED_OTHER) SetPolicy(SCHED_OTHER);
+}
+
+bool InBatchClass() { return sched_getscheduler(0) == SCHED_BATCH; }
+
+#else
+
+absl::Status RunInBatchClass() {
+  return absl::UnimplementedError("SCHED_BATCH exists only on Linux");
+}
+
+void RunInDefaultClass() {}
+
+bool InBatchClass() { return false; }
+
+#endif
+
+}  // namespace inferd
