@@ -164,6 +164,7 @@ void BatchScheduler::WorkerLoop(int worker) {
   // Wake-ups of request threads must not preempt a batch mid-run (see
   // common/thread_scheduling.h); a no-op unless the server asked for it.
   RunInDefaultClass();
+  NameCurrentThread("batch-worker");
   while (true) {
     Work work = NextWork(/*wait=*/true);
     if (work.stop) return;

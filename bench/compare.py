@@ -173,6 +173,7 @@ def run_model(args, model, tmp):
     for row in results["inferd"]:
         limit = limits[max(1, round(row["mean_batch"]))]
         row["limit_infer_per_s"] = float(limit["infer_per_s"])
+        row["limit_p99_ms"] = float(limit["p99_ms"])
     return results
 
 
@@ -184,17 +185,35 @@ def report(model, results, concurrency):
     lines = [f"### {model}", "",
              "infer/s / p99 ms at each client concurrency; `batch` is the mean "
              "rows per forward pass inferd formed, `limit` the in-process "
-             "infer/s at that batch size.", "",
+             "infer/s at that batch size, `inferd/limit` inferd's share of it, "
+             "and `ceiling` the share any gRPC server could reach on the same "
+             "one core (see ceiling()).", "",
              "| concurrency | inferd | inferd, no batching | python baseline | "
-             "transport limit | batch | limit infer/s |",
-             "|---:|---:|---:|---:|---:|---:|---:|"]
+             "transport limit | batch | limit infer/s | inferd/limit | ceiling |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for i, level in enumerate(concurrency):
         r = {k: v[i] for k, v in results.items()}
         lines.append(
             f"| {level} | {cell(r['inferd'])} | {cell(r['inferd-nobatch'])} | "
             f"{cell(r['python'])} | {cell(r['transport'])} | "
-            f"{r['inferd']['mean_batch']:.1f} | {r['inferd']['limit_infer_per_s']:.0f} |")
+            f"{r['inferd']['mean_batch']:.1f} | {r['inferd']['limit_infer_per_s']:.0f} | "
+            f"{share(r['inferd']):.2f} | {ceiling(r):.2f} |")
     return lines
+
+
+def share(inferd_row):
+    """inferd's throughput as a fraction of the in-process limit."""
+    return float(inferd_row["infer_per_s"]) / inferd_row["limit_infer_per_s"]
+
+
+def ceiling(rows_at_level):
+    """The best fraction of the in-process limit a gRPC server can reach when
+    the model and gRPC share one core: each request then costs the model's
+    1/L seconds plus gRPC's 1/T (T: the transport limit), so throughput is
+    at most 1/(1/L + 1/T), which is T/(L+T) of L."""
+    limit = rows_at_level["inferd"]["limit_infer_per_s"]
+    transport = float(rows_at_level["transport"]["infer_per_s"])
+    return transport / (limit + transport)
 
 
 def targets(results, concurrency):
@@ -206,12 +225,14 @@ def targets(results, concurrency):
     if "mlp" in results:
         ratio = get("mlp", "inferd", "infer_per_s") / get("mlp", "python", "infer_per_s")
         p99 = (get("mlp", "inferd", "p99_ms"), get("mlp", "python", "p99_ms"))
-        limit = get("mlp", "inferd", "infer_per_s") / results["mlp"]["inferd"][i]["limit_infer_per_s"]
+        limit = share(results["mlp"]["inferd"][i])
+        bound = ceiling({k: v[i] for k, v in results["mlp"].items()})
         lines.append(f"- mlp: inferd = {ratio:.1f}x the Python baseline's throughput "
                      f"(target >= 5x), p99 {p99[0]:.2f} ms vs {p99[1]:.2f} ms (target: lower): "
                      f"{'met' if ratio >= 5 and p99[0] < p99[1] else 'MISSED'}")
         lines.append(f"- mlp: inferd = {limit:.2f}x the in-process limit at the same batch "
-                     f"size (target >= 0.8x): {'met' if limit >= 0.8 else 'MISSED'}")
+                     f"size (target >= 0.8x): {'met' if limit >= 0.8 else 'MISSED'}; "
+                     f"the gRPC-bound ceiling on one server core is {bound:.2f}x")
     if "iris" in results:
         ratio = get("iris", "inferd", "infer_per_s") / get("iris", "transport", "infer_per_s")
         lines.append(f"- iris: inferd = {ratio:.2f}x the transport limit "
@@ -233,6 +254,12 @@ def plot(all_results, path):
         for system, rows in results.items():
             ax.plot([float(r["infer_per_s"]) for r in rows],
                     [float(r["p99_ms"]) for r in rows], marker="o", label=system)
+        # The in-process limit at inferd's batch sizes: p99 of one forward
+        # pass, no queueing or network (a floor, not a served latency).
+        inferd = results["inferd"]
+        ax.plot([r["limit_infer_per_s"] for r in inferd],
+                [r["limit_p99_ms"] for r in inferd], marker="x", linestyle="--",
+                color="black", label="limit (in-process, per forward pass)")
         ax.set_title(f"{model}: p99 latency vs throughput")
         ax.set_xlabel("inferences / s")
         ax.set_ylabel("p99 latency (ms)")
@@ -248,13 +275,15 @@ def write_csv(all_results, path):
     with open(path, "w", newline="") as f:
         out = csv.writer(f)
         out.writerow(["model", "system", "concurrency", "infer_per_s", "p50_ms",
-                      "p99_ms", "errors", "mean_batch", "limit_infer_per_s"])
+                      "p99_ms", "errors", "mean_batch", "limit_infer_per_s",
+                      "limit_p99_ms"])
         for model, results in all_results.items():
             for system, rows in results.items():
                 for r in rows:
                     out.writerow([model, system, r["concurrency"], r["infer_per_s"],
                                   r["p50_ms"], r["p99_ms"], r["errors"],
-                                  r.get("mean_batch", ""), r.get("limit_infer_per_s", "")])
+                                  r.get("mean_batch", ""), r.get("limit_infer_per_s", ""),
+                                  r.get("limit_p99_ms", "")])
 
 
 def main():

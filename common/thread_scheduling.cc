@@ -1,11 +1,13 @@
 #include "common/thread_scheduling.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
 
 #ifdef __linux__
+#include <pthread.h>
 #include <sched.h>
 #endif
 
@@ -38,6 +40,12 @@ void RunInDefaultClass() {
 
 bool InBatchClass() { return sched_getscheduler(0) == SCHED_BATCH; }
 
+void NameCurrentThread(const char* name) {
+  char truncated[16];
+  std::snprintf(truncated, sizeof(truncated), "%s", name);
+  pthread_setname_np(pthread_self(), truncated);
+}
+
 #else
 
 absl::Status RunInBatchClass() {
@@ -47,6 +55,8 @@ absl::Status RunInBatchClass() {
 void RunInDefaultClass() {}
 
 bool InBatchClass() { return false; }
+
+void NameCurrentThread(const char*) {}
 
 #endif
 

@@ -33,6 +33,10 @@ void RunInDefaultClass();
 // True when the calling thread is in SCHED_BATCH (for tests and logs).
 bool InBatchClass();
 
+// Names the calling thread (as `top -H` and /proc/<pid>/task/*/comm show
+// it); Linux keeps the first 15 characters. A no-op elsewhere.
+void NameCurrentThread(const char* name);
+
 }  // namespace inferd
 
 #endif  // INFERD_COMMON_THREAD_SCHEDULING_H_

@@ -1,5 +1,8 @@
 #include "common/thread_scheduling.h"
 
+#include <pthread.h>
+
+#include <string>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -31,6 +34,18 @@ TEST(ThreadSchedulingTest, BatchClassIsInheritedAndDefaultClassRestores) {
   EXPECT_FALSE(InBatchClass());
   RunInDefaultClass();  // Already there: a no-op.
   EXPECT_FALSE(InBatchClass());
+}
+
+TEST(ThreadSchedulingTest, NameCurrentThreadKeepsFifteenCharacters) {
+  std::string seen;
+  std::thread named([&] {
+    NameCurrentThread("a-rather-long-thread-name");
+    char name[32] = {};
+    pthread_getname_np(pthread_self(), name, sizeof(name));
+    seen = name;
+  });
+  named.join();
+  EXPECT_EQ(seen, "a-rather-long-t");
 }
 
 #else

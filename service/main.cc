@@ -52,7 +52,7 @@ ABSL_FLAG(bool, batch_class_io_threads, true,
           "Run gRPC's and other non-model threads in Linux's SCHED_BATCH "
           "class, model workers in the default class, so that a request "
           "arriving mid-batch does not preempt the worker running the batch "
-          "(+30-40% throughput on a busy core, bench/README.md). CPU shares "
+          "(+22-34% throughput on a busy core, bench/README.md). CPU shares "
           "are unchanged; no privilege needed. false: every thread in the "
           "default class.");
 ABSL_FLAG(int, inter_op_threads, 1,

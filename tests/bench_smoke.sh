@@ -12,12 +12,9 @@ fi
 build=$1
 models=$2
 tmp=$(mktemp -d)
-server_pid=
+. "$(dirname "$0")/inferd_process.sh"
 cleanup() {
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null
-    wait "$server_pid" 2>/dev/null
-  fi
+  stop_inferd
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -28,28 +25,9 @@ fail() {
   exit 1
 }
 
-"$build/bin/inferd" --model-repository="$models/good" --grpc-port=0 --metrics-port=0 \
-  2>"$tmp/server.log" &
-server_pid=$!
+start_inferd "$build" "$models/good"
 
-# The server logs its port once it is serving; model loading comes first.
-port=
-tries=0
-while [ -z "$port" ]; do
-  port=$(sed -n 's/.*listening for gRPC on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
-    "$tmp/server.log")
-  [ -n "$port" ] && break
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    cat "$tmp/server.log" >&2
-    server_pid=
-    fail "inferd exited before listening"
-  fi
-  tries=$((tries + 1))
-  [ "$tries" -le 300 ] || { cat "$tmp/server.log" >&2; fail "inferd not listening after 60 s"; }
-  sleep 0.2
-done
-
-"$build/bin/inferd-bench" --server="127.0.0.1:$port" --model=mlp \
+"$build/bin/inferd-bench" --server="127.0.0.1:$grpc_port" --model=mlp \
   --concurrency=1,4 --duration=1 --warmup=0.5 --csv="$tmp/out.csv"
 rc=$?
 [ "$rc" -eq 0 ] || fail "inferd-bench exited with $rc"

@@ -1,0 +1,48 @@
+# Sourced by the shell tests that run the real inferd binary.
+#
+#   start_inferd BUILD_DIR REPOSITORY [inferd flags...]
+#     starts BUILD_DIR/bin/inferd on REPOSITORY (gRPC and metrics on free
+#     ports), logging to $tmp/server.log, and returns once it is serving;
+#     sets server_pid and grpc_port. Calls fail() if it never gets there.
+#   stop_inferd
+#     stops it (safe to call twice, and from an EXIT trap).
+#
+# The caller provides $tmp (a scratch directory) and fail MESSAGE.
+
+server_pid=
+grpc_port=
+
+start_inferd() {
+  _build=$1
+  _repository=$2
+  shift 2
+  "$_build/bin/inferd" --model-repository="$_repository" --grpc-port=0 \
+    --metrics-port=0 "$@" 2>"$tmp/server.log" &
+  server_pid=$!
+  # The server logs its port once it is serving; model loading comes first.
+  _tries=0
+  while :; do
+    grpc_port=$(sed -n 's/.*listening for gRPC on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
+      "$tmp/server.log")
+    [ -n "$grpc_port" ] && return 0
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      cat "$tmp/server.log" >&2
+      server_pid=
+      fail "inferd exited before listening"
+    fi
+    _tries=$((_tries + 1))
+    if [ "$_tries" -gt 300 ]; then
+      cat "$tmp/server.log" >&2
+      fail "inferd not listening after 60 s"
+    fi
+    sleep 0.2
+  done
+}
+
+stop_inferd() {
+  if [ -n "$server_pid" ]; then
+    kill "$server_pid" 2>/dev/null
+    wait "$server_pid" 2>/dev/null
+    server_pid=
+  fi
+}
