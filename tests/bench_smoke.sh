@@ -5,25 +5,8 @@
 # two-level sweep on "mlp" and checks the CSV: two rows, each with
 # infer/s > 0, p99 >= p50 > 0 and no errors.
 set -u
-if [ $# -ne 2 ]; then
-  echo "usage: $0 BUILD_DIR MODELS_DIR" >&2
-  exit 2
-fi
-build=$1
-models=$2
-tmp=$(mktemp -d)
 . "$(dirname "$0")/inferd_process.sh"
-cleanup() {
-  stop_inferd
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-  echo "bench_smoke: FAIL: $*" >&2
-  exit 1
-}
+setup_test bench_smoke "$@"
 
 start_inferd "$build" "$models/good"
 

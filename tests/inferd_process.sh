@@ -1,16 +1,39 @@
 # Sourced by the shell tests that run the real inferd binary.
 #
+#   setup_test NAME "$@"
+#     takes the test's arguments, BUILD_DIR MODELS_DIR, as $build and
+#     $models (exit 2 with a usage line otherwise); makes a scratch directory
+#     $tmp, removed (and inferd stopped) on exit; names the test for fail().
+#   fail MESSAGE
+#     prints "NAME: FAIL: MESSAGE" and exits 1.
 #   start_inferd BUILD_DIR REPOSITORY [inferd flags...]
 #     starts BUILD_DIR/bin/inferd on REPOSITORY (gRPC and metrics on free
 #     ports), logging to $tmp/server.log, and returns once it is serving;
 #     sets server_pid and grpc_port. Calls fail() if it never gets there.
 #   stop_inferd
 #     stops it (safe to call twice, and from an EXIT trap).
-#
-# The caller provides $tmp (a scratch directory) and fail MESSAGE.
 
 server_pid=
 grpc_port=
+test_name=test
+
+setup_test() {
+  test_name=$1
+  if [ $# -ne 3 ]; then
+    echo "usage: $test_name BUILD_DIR MODELS_DIR" >&2
+    exit 2
+  fi
+  build=$2
+  models=$3
+  tmp=$(mktemp -d)
+  trap 'stop_inferd; rm -rf "$tmp"' EXIT
+  trap 'exit 1' INT TERM
+}
+
+fail() {
+  echo "$test_name: FAIL: $*" >&2
+  exit 1
+}
 
 start_inferd() {
   _build=$1

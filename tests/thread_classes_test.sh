@@ -8,26 +8,9 @@
 # Reads each thread's policy from /proc/<pid>/task/<tid>/stat. Exit 77 (skip)
 # where this is not Linux or the platform refuses SCHED_BATCH.
 set -u
-if [ $# -ne 2 ]; then
-  echo "usage: $0 BUILD_DIR MODELS_DIR" >&2
-  exit 2
-fi
-build=$1
-models=$2
 [ -d /proc/self/task ] || { echo "thread_classes: no /proc; skipped"; exit 77; }
-tmp=$(mktemp -d)
 . "$(dirname "$0")/inferd_process.sh"
-cleanup() {
-  stop_inferd
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-  echo "thread_classes: FAIL: $*" >&2
-  exit 1
-}
+setup_test thread_classes "$@"
 
 # Prints "tid policy name" for every thread of $server_pid. The name is in
 # parentheses in field 2 and may hold spaces, so fields are counted from the
