@@ -2,9 +2,6 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
-
-#include "absl/strings/str_cat.h"
 
 #ifdef __linux__
 #include <pthread.h>
@@ -28,14 +25,15 @@ int SetPolicy(int policy) {
 
 absl::Status RunInBatchClass() {
   if (SetPolicy(SCHED_BATCH) != 0) {
-    return absl::InternalError(absl::StrCat("sched_setscheduler(SCHED_BATCH): ",
-                                            std::strerror(errno)));
+    return absl::ErrnoToStatus(errno, "sched_setscheduler(SCHED_BATCH)");
   }
   return absl::OkStatus();
 }
 
 void RunInDefaultClass() {
-  if (sched_getscheduler(0) != SCHED_OTHER) SetPolicy(SCHED_OTHER);
+  if (sched_getscheduler(0) != SCHED_OTHER) {
+    SetPolicy(SCHED_OTHER);
+  }
 }
 
 bool InBatchClass() { return sched_getscheduler(0) == SCHED_BATCH; }
