@@ -15,10 +15,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <functional>
-#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -32,18 +30,15 @@
 #include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "bench/limit_model.h"
 #include "common/flags_util.h"
-#include "model_store/data_type.h"
 #include "model_store/model.h"
 #include "model_store/model_config.h"
-#include "model_store/repository_scan.h"
 #include "model_store/torch_model.h"
 #include "tools/bench_flags.h"
 #include "tools/bench_stats.h"
@@ -154,69 +149,6 @@ absl::StatusOr<Options> OptionsFromFlags() {
   return options;
 }
 
-// The directory of the highest numbered version under `model_dir`.
-absl::StatusOr<std::string> HighestVersionDir(const std::string& model_dir) {
-  const std::map<int64_t, std::string> versions =
-      inferd::ScanVersions(model_dir);
-  if (versions.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(model_dir, ": no version directory (expected ", model_dir,
-                     "/1/model.pt)"));
-  }
-  return absl::StrCat(model_dir, "/", versions.rbegin()->first);
-}
-
-// This tool feeds random FP32 data of fixed shape; anything else is refused.
-absl::Status CheckFeedable(const inference::ModelConfig& config) {
-  for (const inference::ModelInput& input : config.input()) {
-    if (input.data_type() != inference::TYPE_FP32) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("input \"", input.name(), "\": data_type is ",
-                       inferd::ConfigName(input.data_type()),
-                       "; this benchmark only generates TYPE_FP32 inputs"));
-    }
-    for (int64_t dim : input.dims()) {
-      if (dim < 1) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("input \"", input.name(), "\": dims [",
-                         absl::StrJoin(input.dims(), ","),
-                         "] has a variable dimension; expected fixed dims"));
-      }
-    }
-  }
-  return absl::OkStatus();
-}
-
-// Random N(0,1) inputs of shape [rows, dims...] (just dims when the model
-// has no batch dimension), in the config's input order.
-std::vector<inferd::Tensor> MakeInputs(const inference::ModelConfig& config,
-                                       int64_t rows, std::mt19937* random) {
-  std::normal_distribution<float> normal;
-  std::vector<inferd::Tensor> inputs;
-  for (const inference::ModelInput& input : config.input()) {
-    inferd::Tensor tensor;
-    tensor.dtype = inference::TYPE_FP32;
-    if (config.max_batch_size() > 0) {
-      tensor.shape.push_back(rows);
-    }
-    tensor.shape.insert(tensor.shape.end(), input.dims().begin(),
-                        input.dims().end());
-    int64_t elements = 1;
-    for (int64_t dim : tensor.shape) {
-      elements *= dim;
-    }
-    auto values = std::make_shared<std::vector<float>>(elements);
-    for (float& v : *values) {
-      v = normal(*random);
-    }
-    tensor.data = reinterpret_cast<const char*>(values->data());
-    tensor.byte_size = values->size() * sizeof(float);
-    tensor.owner = std::move(values);
-    inputs.push_back(std::move(tensor));
-  }
-  return inputs;
-}
-
 // Calls `instance` until `until`, recording the calls that start at or after
 // `measure_from`. `instance_mu` serialises threads that share the instance.
 void CallLoop(inferd::Model* model, int instance, absl::Mutex* instance_mu,
@@ -319,28 +251,6 @@ std::string CsvText(const std::string& model,
   return text;
 }
 
-// The batch sizes `config` accepts; a model without a batch dimension runs
-// once, as "batch 1" with inputs shaped exactly dims.
-std::vector<int64_t> UsableBatchSizes(const inference::ModelConfig& config,
-                                      const std::vector<int64_t>& wanted) {
-  if (config.max_batch_size() == 0) {
-    std::fprintf(stderr,
-                 "note: max_batch_size 0 (no batch dimension): one level, "
-                 "inputs shaped exactly as dims\n");
-    return {1};
-  }
-  std::vector<int64_t> sizes;
-  for (int64_t size : wanted) {
-    if (size <= config.max_batch_size()) {
-      sizes.push_back(size);
-    } else {
-      std::fprintf(stderr, "note: batch %lld skipped (max_batch_size %d)\n",
-                   static_cast<long long>(size), config.max_batch_size());
-    }
-  }
-  return sizes;
-}
-
 // Measures each of `sizes` in turn on fresh random inputs.
 absl::StatusOr<std::vector<Level>> MeasureAll(
     inferd::Model* model, const inference::ModelConfig& config,
@@ -349,7 +259,7 @@ absl::StatusOr<std::vector<Level>> MeasureAll(
   std::vector<Level> levels;
   for (int64_t rows : sizes) {
     const std::vector<inferd::Tensor> inputs =
-        MakeInputs(config, rows, &random);
+        inferd::bench::MakeInputs(config, rows, &random);
     absl::StatusOr<Level> level = RunLevel(model, inputs, rows, options);
     if (!level.ok()) {
       return absl::Status(
@@ -361,45 +271,23 @@ absl::StatusOr<std::vector<Level>> MeasureAll(
   return levels;
 }
 
-// Reads the config and finds the version to load; exit code 1 on failure.
-int ReadModelDir(const Options& options, inferd::ParsedConfig* parsed,
-                 std::string* version_dir) {
-  // The config's name must match the directory's, as in a repository.
-  const std::string name = std::filesystem::path(options.model_dir).filename();
-  absl::StatusOr<inferd::ParsedConfig> read = inferd::ReadModelConfig(
-      absl::StrCat(options.model_dir, "/config.pbtxt"), name);
-  if (!read.ok()) {
-    std::fprintf(stderr, "%s\n", read.status().ToString().c_str());
-    return kExitFailed;
-  }
-  for (const std::string& field : read->ignored_fields) {
-    std::fprintf(stderr, "note: config.pbtxt %s (ignored, as inferd does)\n",
-                 field.c_str());
-  }
-  absl::StatusOr<std::string> dir = HighestVersionDir(options.model_dir);
+// Loads the model and measures every batch size. Returns the exit code.
+int Run(const Options& options) {
+  absl::StatusOr<inferd::bench::LimitModelDir> dir =
+      inferd::bench::ReadModelDir(options.model_dir);
   if (!dir.ok()) {
     std::fprintf(stderr, "%s\n", dir.status().ToString().c_str());
     return kExitFailed;
   }
-  *parsed = std::move(*read);
-  *version_dir = std::move(*dir);
-  return 0;
-}
-
-// Loads the model and measures every batch size. Returns the exit code.
-int Run(const Options& options) {
-  inferd::ParsedConfig parsed;
-  std::string version_dir;
-  if (int code = ReadModelDir(options, &parsed, &version_dir); code != 0) {
-    return code;
-  }
-  const inference::ModelConfig& config = parsed.config;
-  if (absl::Status feedable = CheckFeedable(config); !feedable.ok()) {
+  const std::string& version_dir = dir->version_dir;
+  const inference::ModelConfig& config = dir->parsed.config;
+  if (absl::Status feedable = inferd::bench::CheckFeedable(config);
+      !feedable.ok()) {
     std::fprintf(stderr, "%s\n", feedable.ToString().c_str());
     return kExitUsage;
   }
   const std::vector<int64_t> sizes =
-      UsableBatchSizes(config, options.batch_sizes);
+      inferd::bench::UsableBatchSizes(config, options.batch_sizes);
   if (sizes.empty()) {
     std::fprintf(stderr, "no --batch-sizes within max_batch_size %d\n",
                  config.max_batch_size());
