@@ -9,10 +9,10 @@ namespace inferd {
 //
 // A model worker runs one batch for milliseconds; gRPC's threads wake tens of
 // thousands of times a second, each for microseconds. In the default class
-// (SCHED_OTHER) every such wake-up may preempt the worker mid-batch, on a
-// busy core ~10 times per batch, and each preemption costs a context switch
-// plus the caches the matrix multiply had warmed (measured in
-// bench/README.md: a third of the throughput on one core). In SCHED_BATCH a
+// (SCHED_OTHER) every such wake-up may preempt the worker mid-batch (~40
+// times per batch on one busy core), and each preemption costs a context
+// switch plus the caches the matrix multiply had warmed (bench/README.md:
+// a third of the throughput on one core). In SCHED_BATCH a
 // waking thread never preempts; it runs when the worker blocks or its time
 // slice ends. CPU shares are unchanged (same nice value), and the switch
 // needs no privilege.
