@@ -9,6 +9,8 @@ One run measures, on the same models, machine and load generator
                    one forward per request under no_grad (the usual recipe)
   transport        bench/transport_limit: the same gRPC API answering without
                    a model (what gRPC itself costs here)
+  transport-async  the same with ModelInfer on gRPC's completion-queue API,
+                   answered inline by one thread (gRPC's leanest path)
 and, with build/bin/inferd-inprocess-limit, the model called in-process from
 C++ at the mean batch sizes inferd formed at each level (the best a server
 could do). Servers run pinned to SERVER_CPUS, the client to CLIENT_CPUS.
@@ -160,6 +162,10 @@ def run_model(args, model, tmp):
         "transport": ([os.path.join(bin_dir, "inferd-transport-limit"),
                        f"--model-dir={repo}/{model}", "--port=0"],
                       r"listening on 127\.0\.0\.1:(\d+)"),
+        "transport-async": ([os.path.join(bin_dir, "inferd-transport-limit"),
+                             f"--model-dir={repo}/{model}", "--port=0",
+                             "--async-infer"],
+                            r"listening on 127\.0\.0\.1:(\d+)"),
     }
     for label, (cmd, pattern) in others.items():
         proc, port = start(cmd, pattern, args.server_cpus,
@@ -189,13 +195,15 @@ def report(model, results, concurrency):
              "and `ceiling` the share any gRPC server could reach on the same "
              "one core (see ceiling()).", "",
              "| concurrency | inferd | inferd, no batching | python baseline | "
-             "transport limit | batch | limit infer/s | inferd/limit | ceiling |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "transport limit | transport limit, async | batch | limit infer/s | "
+             "inferd/limit | ceiling |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for i, level in enumerate(concurrency):
         r = {k: v[i] for k, v in results.items()}
         lines.append(
             f"| {level} | {cell(r['inferd'])} | {cell(r['inferd-nobatch'])} | "
             f"{cell(r['python'])} | {cell(r['transport'])} | "
+            f"{cell(r['transport-async'])} | "
             f"{r['inferd']['mean_batch']:.1f} | {r['inferd']['limit_infer_per_s']:.0f} | "
             f"{share(r['inferd']):.2f} | {ceiling(r):.2f} |")
     return lines
@@ -209,11 +217,17 @@ def share(inferd_row):
 def ceiling(rows_at_level):
     """The best fraction of the in-process limit a gRPC server can reach when
     the model and gRPC share one core: each request then costs the model's
-    1/L seconds plus gRPC's 1/T (T: the transport limit), so throughput is
-    at most 1/(1/L + 1/T), which is T/(L+T) of L."""
+    1/L seconds plus gRPC's 1/T (T: the better transport limit), so
+    throughput is at most 1/(1/L + 1/T), which is T/(L+T) of L."""
     limit = rows_at_level["inferd"]["limit_infer_per_s"]
-    transport = float(rows_at_level["transport"]["infer_per_s"])
+    transport = best_transport(rows_at_level)
     return transport / (limit + transport)
+
+
+def best_transport(rows_at_level):
+    """The higher of the two transport limits' infer/s: gRPC's least cost."""
+    return max(float(rows_at_level[system]["infer_per_s"])
+               for system in ("transport", "transport-async"))
 
 
 def targets(results, concurrency):
@@ -234,8 +248,9 @@ def targets(results, concurrency):
                      f"size (target >= 0.8x): {'met' if limit >= 0.8 else 'MISSED'}; "
                      f"the gRPC-bound ceiling on one server core is {bound:.2f}x")
     if "iris" in results:
-        ratio = get("iris", "inferd", "infer_per_s") / get("iris", "transport", "infer_per_s")
-        lines.append(f"- iris: inferd = {ratio:.2f}x the transport limit "
+        best = best_transport({k: v[i] for k, v in results["iris"].items()})
+        ratio = get("iris", "inferd", "infer_per_s") / best
+        lines.append(f"- iris: inferd = {ratio:.2f}x the better transport limit "
                      f"(target >= 0.7x): {'met' if ratio >= 0.7 else 'MISSED'}")
     return lines
 
