@@ -281,7 +281,7 @@ def plot(all_results, path):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize="small", loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
