@@ -199,7 +199,7 @@ def report(model, results, concurrency):
              "inferd/limit | ceiling |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for i, level in enumerate(concurrency):
-        r = {k: v[i] for k, v in results.items()}
+        r = at_level(results, i)
         lines.append(
             f"| {level} | {cell(r['inferd'])} | {cell(r['inferd-nobatch'])} | "
             f"{cell(r['python'])} | {cell(r['transport'])} | "
@@ -207,6 +207,11 @@ def report(model, results, concurrency):
             f"{r['inferd']['mean_batch']:.1f} | {r['inferd']['limit_infer_per_s']:.0f} | "
             f"{share(r['inferd']):.2f} | {ceiling(r):.2f} |")
     return lines
+
+
+def at_level(results, i):
+    """Each system's row at the i-th concurrency level, by system."""
+    return {system: rows[i] for system, rows in results.items()}
 
 
 def share(inferd_row):
@@ -240,7 +245,7 @@ def targets(results, concurrency):
         ratio = get("mlp", "inferd", "infer_per_s") / get("mlp", "python", "infer_per_s")
         p99 = (get("mlp", "inferd", "p99_ms"), get("mlp", "python", "p99_ms"))
         limit = share(results["mlp"]["inferd"][i])
-        bound = ceiling({k: v[i] for k, v in results["mlp"].items()})
+        bound = ceiling(at_level(results["mlp"], i))
         lines.append(f"- mlp: inferd = {ratio:.1f}x the Python baseline's throughput "
                      f"(target >= 5x), p99 {p99[0]:.2f} ms vs {p99[1]:.2f} ms (target: lower): "
                      f"{'met' if ratio >= 5 and p99[0] < p99[1] else 'MISSED'}")
@@ -248,7 +253,7 @@ def targets(results, concurrency):
                      f"size (target >= 0.8x): {'met' if limit >= 0.8 else 'MISSED'}; "
                      f"the gRPC-bound ceiling on one server core is {bound:.2f}x")
     if "iris" in results:
-        best = best_transport({k: v[i] for k, v in results["iris"].items()})
+        best = best_transport(at_level(results["iris"], i))
         ratio = get("iris", "inferd", "infer_per_s") / best
         lines.append(f"- iris: inferd = {ratio:.2f}x the better transport limit "
                      f"(target >= 0.7x): {'met' if ratio >= 0.7 else 'MISSED'}")
