@@ -21,7 +21,7 @@ models=$(mktemp -d)
 log="$models/inferd.log"
 mkdir -p "$out"
 
-/usr/bin/python3 "$root/examples/mlp/export.py" --repository "$models" >/dev/null
+"$root/.venv/bin/python" "$root/examples/mlp/export.py" --repository "$models" >/dev/null
 pin_server=(); pin_client=()
 [[ -n "${SERVER_CPUS:-}" ]] && pin_server=(taskset -c "$SERVER_CPUS")
 [[ -n "${CLIENT_CPUS:-}" ]] && pin_client=(taskset -c "$CLIENT_CPUS")

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Side-by-side benchmark: inferd against the usual alternative and the limits.
 
 One run measures, on the same models, machine and load generator
@@ -33,7 +32,8 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PYTHON = "/usr/bin/python3"
+# Every Python part runs on the project venv's interpreter (scripts/bootstrap.sh).
+PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
 
 
 def start(cmd, pattern, cpus, log_path, extra_pattern=None):
@@ -266,7 +266,7 @@ def plot(all_results, path):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("no matplotlib (apt-get install python3-matplotlib): plot skipped")
+        print("no matplotlib in .venv (scripts/bootstrap.sh installs it): plot skipped")
         return
     fig, axes = plt.subplots(1, len(all_results), figsize=(6 * len(all_results), 4.5))
     axes = axes if len(all_results) > 1 else [axes]

@@ -1,24 +1,24 @@
 #!/usr/bin/env bash
-# Installs the Debian packages inferd needs to build, test and run its
-# example, and nothing else. Non-interactive and idempotent: when everything
-# is present it only checks (about a second). Uses sudo when not root.
+# Installs what inferd needs to build, test and run its example, and nothing
+# else: Debian's packages (toolchain, gRPC, Protobuf, Abseil, prometheus-cpp,
+# GoogleTest, Prometheus), then the project's virtual environment .venv/ with
+# the pinned Python packages of requirements.txt (PyTorch, whose wheel also
+# carries the LibTorch inferd links). Non-interactive and idempotent: when
+# everything is present it only checks (about a second). Uses sudo when not
+# root.
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(
   # Toolchain
   g++ cmake ninja-build pkg-config
-  # Libraries (nothing is vendored or downloaded)
-  libtorch-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev
-  protobuf-compiler libabsl-dev prometheus-cpp-dev libgtest-dev libgmock-dev
-  # LibTorch uses whatever BLAS the system provides; the reference BLAS makes
-  # matmuls ~30x slower than OpenBLAS on the same machine.
-  libopenblas0-pthread
-  # The example model: trained with PyTorch on the iris data sklearn ships.
-  python3-torch python3-sklearn
+  # Libraries (nothing is vendored; LibTorch comes from the torch wheel)
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev prometheus-cpp-dev libgtest-dev libgmock-dev
+  # The project's virtual environment, on Debian's Python.
+  python3-venv
   # Tests: a real Prometheus scrapes inferd; promtool checks rules/exposition.
   prometheus
-  # Benchmark smoke test: the Python gRPC baseline inferd is compared with.
-  python3-grpcio python3-protobuf
 )
 
 missing=()
@@ -27,13 +27,26 @@ for p in "${packages[@]}"; do
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
 if ((${#missing[@]} == 0)); then
-  echo "bootstrap: all ${#packages[@]} packages present"
-  exit 0
+  echo "bootstrap: all ${#packages[@]} Debian packages present"
+else
+  sudo=()
+  if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
+  echo "bootstrap: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-sudo=()
-if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
-echo "bootstrap: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The venv is (re)filled only when requirements.txt changed since the last
+# successful install; the stamp holds a copy of what was installed.
+venv="$root/.venv"
+stamp="$venv/.inferd-requirements"
+if [[ -x "$venv/bin/python" ]] && cmp -s "$root/requirements.txt" "$stamp"; then
+  echo "bootstrap: .venv matches requirements.txt"
+  exit 0
+fi
+echo "bootstrap: installing requirements.txt into .venv (first time: ~5.5 GB, mostly the CUDA libraries of the torch wheel)"
+/usr/bin/python3 -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+  --requirement "$root/requirements.txt"
+cp "$root/requirements.txt" "$stamp"

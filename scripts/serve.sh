@@ -9,7 +9,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/build.sh"
 repo="$root/build/model_repository"
 if [[ ! -f "$repo/iris/1/model.pt" ]]; then
-  /usr/bin/python3 "$root/examples/iris/train_export.py" \
+  "$root/.venv/bin/python" "$root/examples/iris/train_export.py" \
     --repository "$repo" --checkpoint "$root/build/iris_checkpoint.pt"
 fi
 echo "serve: try  build/bin/iris-client --server=127.0.0.1:8001  in another shell"

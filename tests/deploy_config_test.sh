@@ -28,11 +28,10 @@ if [ -z "$promtool" ]; then
     "'apt-get install --no-install-recommends prometheus' (or set PROMTOOL)"
   exit 77
 fi
-python=/usr/bin/python3
-[ -x "$python" ] || python=$(command -v python3 || true)
-if [ -z "$python" ]; then
-  echo "deploy_config_test: SKIP: python3 not found"
-  exit 77
+python=$(cd "$(dirname "$0")/.." && pwd)/.venv/bin/python
+if [ ! -x "$python" ]; then
+  echo "deploy_config_test: FAIL: $python missing; run scripts/bootstrap.sh"
+  exit 1
 fi
 
 tmp=$(mktemp -d)

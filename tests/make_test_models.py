@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Writes the small TorchScript models the end-to-end tests need into a
 Triton-layout repository: one per behaviour under test (every datatype, a
 model that throws, NAME__INDEX mapping, no batch dimension) and broken ones

@@ -4,10 +4,10 @@
 #              the special-purpose models of make_test_models.py
 #   $1/broken  models that must fail to load, beside one good model
 #   $1/big     one model with 64 MiB of weights (unload frees memory)
-# $2 names the Python interpreter that has torch (Debian's python3-torch).
+# $2 names the project venv's interpreter (.venv/bin/python, with the pinned torch).
 set -eu
 out=$1
-python=${2:-/usr/bin/python3}
+python=${2:-$(cd "$(dirname "$0")/.." && pwd)/.venv/bin/python}
 src=$(cd "$(dirname "$0")/.." && pwd)
 rm -rf "$out"
 mkdir -p "$out/good" "$out/broken" "$out/big"

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """A real Prometheus scrapes a real inferd.
 
 Starts inferd on the test models (gRPC and metrics on free ports), sends a

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Benchmark baseline: the usual Python gRPC + TorchScript inference server.
 
 NOT part of inferd. This is the recipe most teams start from, kept short and
@@ -9,9 +8,9 @@ speaks the parts of inference.GRPCInferenceService that inferd-bench uses
 (ModelMetadata, ModelInfer, ServerLive, ServerReady); every other RPC answers
 UNIMPLEMENTED. FP32 inputs and outputs in raw_input_contents only.
 
-    /usr/bin/python3 bench/python_baseline/server.py --model-dir /tmp/models/mlp
+    .venv/bin/python bench/python_baseline/server.py --model-dir /tmp/models/mlp
 
-Needs python3-grpcio, python3-protobuf, numpy, torch and protoc on PATH.
+Runs on the project's venv (grpcio, grpcio-tools, protobuf, numpy, torch).
 """
 import argparse
 import os
@@ -35,7 +34,8 @@ MAX_MESSAGE_BYTES = 64 << 20  # same limit as inferd
 def generate_messages(out_dir):
     """Generates the message classes into out_dir and imports them (the
     baseline commits no generated code)."""
-    subprocess.run(["protoc", "-I", REPO_ROOT, f"--python_out={out_dir}",
+    subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I", REPO_ROOT,
+                    f"--python_out={out_dir}",
                     "proto/inference.proto", "proto/model_config.proto"],
                    cwd=REPO_ROOT, check=True)
     # A regular package, so no other "proto" module on sys.path shadows it.

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Train a small MLP on the iris data set and export it for inferd.
 
 Writes a TRAINING checkpoint (torch.save dict) to --checkpoint and an INFERENCE

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Export a seeded, untrained MLP benchmark model for inferd.
 
 MLP 256 -> 1024 -> 1024 -> 10 (about 1.3M parameters): heavy enough on CPU
