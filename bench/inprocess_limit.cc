@@ -39,7 +39,7 @@
 #include "common/flags_util.h"
 #include "model_store/model.h"
 #include "model_store/model_config.h"
-#include "model_store/torch_model.h"
+#include "model_store/backends/torch_loader.h"
 #include "tools/bench_flags.h"
 #include "tools/bench_stats.h"
 

@@ -193,14 +193,17 @@ absl::Status ValidateModelConfig(absl::string_view directory_name,
         "name: \"", config->name(),
         "\" must match the model's directory name \"", directory_name, "\""));
   }
-  if (config->platform().empty() && config->backend().empty()) {
-    config->set_platform("pytorch_libtorch");
-  }
-  if (!(config->platform() == "pytorch_libtorch" ||
-        (config->platform().empty() && config->backend() == "pytorch"))) {
+  // Triton's PyTorch backend: backend "pytorch" with platform
+  // "pytorch_libtorch" (TorchScript), "torch_aoti" (.pt2) or none (TorchScript).
+  const bool pytorch = config->backend().empty() || config->backend() == "pytorch";
+  if (config->platform().empty()) config->set_platform("pytorch_libtorch");
+  if (!pytorch || !(config->platform() == "pytorch_libtorch" ||
+                    config->platform() == "torch_aoti")) {
     return absl::InvalidArgumentError(absl::StrCat(
         "platform: \"", config->platform(), "\" backend: \"", config->backend(),
-        "\"; expected platform \"pytorch_libtorch\" (or backend \"pytorch\")"));
+        "\"; expected platform \"pytorch_libtorch\" (TorchScript, model.pt) or "
+        "\"torch_aoti\" (torch.export + AOTInductor, model.pt2), optionally "
+        "with backend \"pytorch\""));
   }
   if (absl::Status s = ValidateTensors(config); !s.ok()) return s;
   if (absl::Status s = ValidateBatching(*config); !s.ok()) return s;

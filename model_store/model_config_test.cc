@@ -205,13 +205,29 @@ TEST(ValidateModelConfigTest, EmptyPlatformDefaultsToLibtorch) {
   EXPECT_EQ(config.platform(), "pytorch_libtorch");
 }
 
-TEST(ValidateModelConfigTest, AcceptsPytorchBackendWithoutPlatform) {
+TEST(ValidateModelConfigTest, PytorchBackendWithoutPlatformMeansTorchScript) {
   inference::ModelConfig config = ValidConfig();
   config.clear_platform();
   config.set_backend("pytorch");
   ASSERT_TRUE(ValidateModelConfig("m", &config).ok());
-  EXPECT_EQ(config.platform(), "");
+  EXPECT_EQ(config.platform(), "pytorch_libtorch");
   EXPECT_EQ(config.backend(), "pytorch");
+}
+
+TEST(ValidateModelConfigTest, AcceptsTorchAotiWithOrWithoutPytorchBackend) {
+  inference::ModelConfig config = ValidConfig();
+  config.set_platform("torch_aoti");
+  EXPECT_TRUE(ValidateModelConfig("m", &config).ok());
+  config.set_backend("pytorch");
+  EXPECT_TRUE(ValidateModelConfig("m", &config).ok());
+  EXPECT_EQ(config.platform(), "torch_aoti");
+}
+
+TEST(ValidateModelConfigTest, RejectsTorchAotiWithAnotherBackend) {
+  inference::ModelConfig config = ValidConfig();
+  config.set_platform("torch_aoti");
+  config.set_backend("onnxruntime");
+  ExpectInvalid(ValidateModelConfig("m", &config), "backend: \"onnxruntime\"");
 }
 
 TEST(ValidateModelConfigTest, NoInstanceGroupDefaultsToOneCpuInstance) {

@@ -104,14 +104,19 @@ absl::Status RunWarmupEntry(const inference::ModelConfig& config, Model* model,
 
 }  // namespace
 
+std::vector<Tensor> ZeroInputs(const inference::ModelConfig& config,
+                               int64_t rows) {
+  std::vector<Tensor> inputs;
+  for (const auto& input : config.input()) {
+    inputs.push_back(MakeInput(input, config.max_batch_size() > 0, rows,
+                               nullptr, nullptr));
+  }
+  return inputs;
+}
+
 absl::Status WarmUp(const inference::ModelConfig& config, Model* model) {
   if (config.model_warmup_size() == 0) {
-    std::vector<Tensor> inputs;
-    for (const auto& input : config.input()) {
-      inputs.push_back(
-          MakeInput(input, config.max_batch_size() > 0, 1, nullptr, nullptr));
-    }
-    return RunOnEveryInstance(config, model, inputs, 1,
+    return RunOnEveryInstance(config, model, ZeroInputs(config, 1), 1,
                               "warm-up with zero inputs");
   }
   std::mt19937 rng(0);

@@ -1,6 +1,9 @@
 #ifndef INFERD_MODEL_STORE_WARM_UP_H_
 #define INFERD_MODEL_STORE_WARM_UP_H_
 
+#include <cstdint>
+#include <vector>
+
 #include "absl/status/status.h"
 #include "model_store/model.h"
 #include "proto/model_config.pb.h"
@@ -15,6 +18,12 @@ namespace inferd {
 // InvalidArgument naming the config field the model contradicts, or the
 // model's own error.
 absl::Status WarmUp(const inference::ModelConfig& config, Model* model);
+
+// One input tensor per config input, all zeros: `rows` rows when the config
+// batches (max_batch_size > 0; `rows` ignored otherwise) of its dims, with
+// variable dims (-1) as 1.
+std::vector<Tensor> ZeroInputs(const inference::ModelConfig& config,
+                               int64_t rows);
 
 }  // namespace inferd
 

@@ -21,7 +21,7 @@
 #include "metrics/exporter.h"
 #include "metrics/metrics.h"
 #include "model_store/model_repository.h"
-#include "model_store/torch_model.h"
+#include "model_store/backends/torch_loader.h"
 #include "service/server.h"
 
 ABSL_FLAG(std::string, model_repository, "",

@@ -1,7 +1,8 @@
 // The deployment contract for the example model: for every row of the iris
 // data set the server's answer equals what PyTorch computed eagerly in the
 // training script (written by examples/iris/train_export.py into
-// iris/1/validation/), within 1e-5, and the predicted class matches.
+// <model>/1/validation/), within 1e-5, and the predicted class matches; for
+// the TorchScript export ("iris") and the AOTInductor package ("iris_aoti").
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -17,12 +18,13 @@ namespace {
 constexpr int kFeatures = 4;
 constexpr int kClasses = 3;
 
-class IrisParityTest : public ::testing::Test {
+class IrisParityTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (TestModels("good").empty())
       GTEST_FAIL() << "INFERD_TEST_MODELS is not set; run through ctest";
-    const std::string dir = TestModels("good") + "/iris/1/validation/";
+    const std::string dir =
+        TestModels("good") + "/" + GetParam() + "/1/validation/";
     features_ = FromRaw<float>(ReadFileOrDie(dir + "features.bin"));
     expected_ = FromRaw<float>(ReadFileOrDie(dir + "probabilities.bin"));
     predicted_ = FromRaw<int64_t>(ReadFileOrDie(dir + "predicted.bin"));
@@ -37,7 +39,7 @@ class IrisParityTest : public ::testing::Test {
   // Sends rows [first, first + count) in one request; returns probabilities.
   std::vector<float> Classify(int first, int count) {
     inference::ModelInferRequest request;
-    request.set_model_name("iris");
+    request.set_model_name(GetParam());
     std::vector<float> rows(features_.begin() + first * kFeatures,
                             features_.begin() + (first + count) * kFeatures);
     AddRawInput(&request, "features", "FP32", {count, kFeatures},
@@ -72,17 +74,17 @@ class IrisParityTest : public ::testing::Test {
   std::unique_ptr<TestServer> server_;
 };
 
-TEST_F(IrisParityTest, EveryRowAloneMatchesEagerPyTorch) {
+TEST_P(IrisParityTest, EveryRowAloneMatchesEagerPyTorch) {
   for (int row = 0; row < rows_; ++row) ExpectRowsMatch(row, Classify(row, 1));
 }
 
-TEST_F(IrisParityTest, MultiRowRequestsMatchEagerPyTorch) {
+TEST_P(IrisParityTest, MultiRowRequestsMatchEagerPyTorch) {
   for (int first = 0; first < rows_; first += 50) {
     ExpectRowsMatch(first, Classify(first, 50));
   }
 }
 
-TEST_F(IrisParityTest, ConcurrentRequestsBatchedTogetherMatchEagerPyTorch) {
+TEST_P(IrisParityTest, ConcurrentRequestsBatchedTogetherMatchEagerPyTorch) {
   // Six clients each send their share of rows one at a time; the server
   // batches whatever arrives together.
   std::vector<std::thread> clients;
@@ -96,6 +98,9 @@ TEST_F(IrisParityTest, ConcurrentRequestsBatchedTogetherMatchEagerPyTorch) {
   for (std::thread& t : clients) t.join();
   for (int row = 0; row < rows_; ++row) ExpectRowsMatch(row, answers[row]);
 }
+
+INSTANTIATE_TEST_SUITE_P(Formats, IrisParityTest,
+                         ::testing::Values("iris", "iris_aoti"));
 
 }  // namespace
 }  // namespace inferd::testing

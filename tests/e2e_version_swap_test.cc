@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
-#include "model_store/torch_model.h"
+#include "model_store/backends/torch_loader.h"
 #include "tests/proto/health.grpc.pb.h"
 #include "tests/test_server.h"
 

@@ -1,17 +1,28 @@
-"""Writes the small TorchScript models the end-to-end tests need into a
-Triton-layout repository: one per behaviour under test (every datatype, a
-model that throws, NAME__INDEX mapping, no batch dimension) and broken ones
-that must be refused at load time. The iris and mlp examples are exported by
-their own scripts (see tests/CMakeLists.txt).
+"""Writes the small models the end-to-end tests need into a Triton-layout
+repository: one per behaviour under test (every datatype, a model that
+throws, NAME__INDEX mapping, no batch dimension, AOTInductor packages whose
+batch dimension starts at 2) and broken ones that must be refused at load
+time (among them .pt2 packages with a static batch dimension, for a CPU this
+machine is not, or from another PyTorch version). The iris and mlp examples
+and the model zoo are exported by their own scripts (see
+tests/make_test_models.sh).
 
-Usage: make_test_models.py --repository DIR --broken-repository DIR2
+Usage: .venv/bin/python tests/make_test_models.py --repository DIR
+           --broken-repository DIR2 --big-repository DIR3
 DIR gets only good models; DIR2 gets the broken ones plus one good model.
 """
 import argparse
+import json
 import os
+import sys
+import zipfile
 from typing import Tuple
 
 import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "python"))
+import inferd_export  # noqa: E402
 
 
 def write(repo: str, name: str, config: str, module=None, raw: bytes = None,
@@ -97,14 +108,90 @@ class WrongWidth(torch.nn.Module):
         return torch.cat([x, x], dim=1)
 
 
-def simple_config(name, inputs, outputs, extra="", max_batch_size=8):
+def simple_config(name, inputs, outputs, extra="", max_batch_size=8,
+                  platform="pytorch_libtorch"):
     ins = ",\n".join(f'  {{ name: "{n}" data_type: TYPE_FP32 dims: [ {d} ] }}'
                      for n, d in inputs)
     outs = ",\n".join(f'  {{ name: "{n}" data_type: TYPE_FP32 dims: [ {d} ] }}'
                       for n, d in outputs)
-    return (f'name: "{name}"\nplatform: "pytorch_libtorch"\n'
+    return (f'name: "{name}"\nplatform: "{platform}"\n'
             f'max_batch_size: {max_batch_size}\n'
             f'input [\n{ins}\n]\noutput [\n{outs}\n]\n{extra}')
+
+
+class Affine(torch.nn.Module):
+    """y = x W + b, 3 -> 2: rows are independent, as batching assumes."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(3, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x)
+
+
+def write_package(repo, name, program, configs, config_text, x=None,
+                  module=None):
+    """Compiles `program` into <repo>/<name>/1/model.pt2 with inductor
+    `configs`, and validation data when `x` is given."""
+    version_dir = os.path.join(repo, name, "1")
+    os.makedirs(version_dir, exist_ok=True)
+    path = os.path.join(version_dir, "model.pt2")
+    torch._inductor.aoti_compile_and_package(program, package_path=path,
+                                             inductor_configs=configs)
+    with open(os.path.join(repo, name, "config.pbtxt"), "w") as f:
+        f.write(config_text)
+    if x is not None:
+        (y,) = inferd_export.eager_outputs(module, (x,))
+        inferd_export.write_validation(version_dir, {"x": x, "y": y})
+    return path
+
+
+def rewrite_package_metadata(source, target, **changes):
+    """Copies the package `source` to `target` with its metadata JSON files
+    changed (what a package built elsewhere would carry)."""
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.endswith("_metadata.json"):
+                metadata = json.loads(data)
+                metadata.update(changes)
+                data = json.dumps(metadata).encode()
+            zout.writestr(item, data)
+
+
+def aoti_models(repo, broken):
+    """The .pt2 packages of the AOTInductor backend's tests."""
+    module = Affine().eval()
+    x = torch.randn(6, 3)
+    version = {"aot_inductor.metadata": {"torch_version": torch.__version__}}
+    dynamic = torch.export.export(
+        module, (x,), dynamic_shapes=({0: torch.export.Dim("batch")},))
+    # Exported as most users do: the package's input check refuses 1 row
+    # (torch.export specializes sizes 0 and 1); inferd pads 1-row batches.
+    good = write_package(
+        repo, "aoti_from_two", dynamic, version,
+        simple_config("aoti_from_two", [("x", 3)], [("y", 2)],
+                      "dynamic_batching { max_queue_delay_microseconds: 0 }\n",
+                      platform="torch_aoti"), x, module)
+    # Broken: exported with a static batch of 1, served with batching.
+    static = torch.export.export(module, (x[:1],))
+    write_package(broken, "aoti_static_batch", static, version,
+                  simple_config("aoti_static_batch", [("x", 3)], [("y", 2)],
+                                platform="torch_aoti"))
+    for name, changes in (("aoti_other_cpu", {"AOTI_CPU_ISA": "AVX10_2"}),
+                          ("aoti_other_torch", {"torch_version": "2.6.0"})):
+        rewrite_package_metadata(good, os.path.join(broken, name, "1",
+                                                    "model.pt2"), **changes)
+        with open(os.path.join(broken, name, "config.pbtxt"), "w") as f:
+            f.write(simple_config(name, [("x", 3)], [("y", 2)],
+                                  platform="torch_aoti"))
+    write(broken, "aoti_not_a_package",
+          simple_config("aoti_not_a_package", [("x", 3)], [("y", 2)],
+                        'default_model_filename: "model.pt"\n',
+                        platform="torch_aoti"),
+          raw=b"this is not an AOTInductor package")
 
 
 def main():
@@ -148,6 +235,7 @@ def main():
     write(broken, "broken_config",
           simple_config("broken_config", [("x", 2)], [("y", 2)],
                         max_batch_size=-3), Thrower())
+    aoti_models(repo, broken)
     # 64 MiB of weights in one tensor, to see unload give memory back.
     big = torch.nn.Linear(4096, 4096, bias=False)
     write(args.big_repository, "big",

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "model_store/torch_model.h"
+#include "model_store/backends/torch_loader.h"
 
 namespace inferd::testing {
 

@@ -1,14 +1,21 @@
 """Train a small MLP on the iris data set and export it for inferd.
 
-Writes a TRAINING checkpoint (torch.save dict) to --checkpoint and an INFERENCE
-model repository entry: <repo>/<name>/{config.pbtxt,labels.txt,normalization.json}
-and <repo>/<name>/<version>/{model.pt,validation/*.bin}. model.pt takes RAW
-features; normalisation and softmax happen inside it.
+Writes a TRAINING checkpoint (torch.save dict) to --checkpoint and two
+INFERENCE model repository entries with the same weights:
+  <repo>/<name>/        TorchScript (model.pt, platform pytorch_libtorch)
+  <repo>/<name>_aoti/   torch.export + AOTInductor (model.pt2, torch_aoti)
+each with {config.pbtxt,labels.txt,normalization.json} and
+<version>/validation/*.bin. The models take RAW features; normalisation and
+softmax happen inside them.
+
+Run it on the project's venv: .venv/bin/python examples/iris/train_export.py
 """
 import argparse
 import json
 import os
 import random
+
+import sys
 
 import numpy as np
 import torch
@@ -16,8 +23,12 @@ from torch import nn
 from sklearn.datasets import load_iris
 from sklearn.model_selection import train_test_split
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "python"))
+import inferd_export  # noqa: E402
+
 CONFIG_TEMPLATE = """name: "{name}"
-platform: "pytorch_libtorch"
+platform: "{platform}"
 max_batch_size: 64
 input [
   {{
@@ -68,11 +79,6 @@ class IrisClassifier(nn.Module):
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     with torch.no_grad():
         return (model(x).argmax(dim=1) == y).float().mean().item()
-
-
-def write_bin(path: str, array: np.ndarray, dtype: str) -> None:
-    # Little-endian, row-major raw bytes.
-    np.ascontiguousarray(array, dtype=np.dtype(dtype).newbyteorder("<")).tofile(path)
 
 
 def main() -> None:
@@ -131,34 +137,39 @@ def main() -> None:
                 "feature_names": list(iris.feature_names),
                 "class_names": list(iris.target_names)}, checkpoint)
 
-    # Inference artifact: scripted wrapper with normalisation + softmax.
-    model_dir = os.path.join(repo, args.model_name)
-    version_dir = os.path.join(model_dir, str(args.version))
-    val_dir = os.path.join(version_dir, "validation")
-    os.makedirs(val_dir, exist_ok=True)
+    # Inference artifacts: the wrapper with normalisation + softmax, as
+    # TorchScript and as an AOTInductor package.
     wrapper = IrisClassifier(mlp, mean, std).eval()
-    torch.jit.save(torch.jit.script(wrapper), os.path.join(version_dir, "model.pt"))
-
-    with open(os.path.join(model_dir, "config.pbtxt"), "w") as f:
-        f.write(CONFIG_TEMPLATE.format(name=args.model_name))
-    with open(os.path.join(model_dir, "labels.txt"), "w") as f:
-        f.write("".join(f"{c}\n" for c in iris.target_names))
-    with open(os.path.join(model_dir, "normalization.json"), "w") as f:
-        json.dump({"feature_names": list(iris.feature_names),
-                   "mean": mean.tolist(), "std": std.tolist(),
-                   "note": "applied inside model.pt; send raw (un-normalised) features"},
-                  f, indent=2)
-        f.write("\n")
-
-    # Validation tensors: all 150 raw rows and the EAGER wrapper's outputs.
-    with torch.no_grad():
-        probs = wrapper(torch.from_numpy(x_all)).numpy()
-    predicted = probs.argmax(axis=1)
-    write_bin(os.path.join(val_dir, "features.bin"), x_all, "float32")
-    write_bin(os.path.join(val_dir, "probabilities.bin"), probs, "float32")
-    write_bin(os.path.join(val_dir, "predicted.bin"), predicted, "int64")
-    print(f"exported {version_dir}/model.pt; validation: {len(x_all)} rows, "
-          f"agreement with labels {(predicted == y_all).mean():.4f}; checkpoint {checkpoint}")
+    features = torch.from_numpy(x_all)
+    (probs,) = inferd_export.eager_outputs(wrapper, (features,))
+    predicted = probs.numpy().argmax(axis=1)
+    for fmt, name in (("torchscript", args.model_name),
+                      ("aoti", args.model_name + "_aoti")):
+        model_dir = os.path.join(repo, name)
+        version_dir = os.path.join(model_dir, str(args.version))
+        os.makedirs(version_dir, exist_ok=True)
+        model_file = os.path.join(version_dir, inferd_export.FILENAME[fmt])
+        inferd_export.export(wrapper, (features,), model_file, fmt,
+                             max_batch_size=64)
+        with open(os.path.join(model_dir, "config.pbtxt"), "w") as f:
+            f.write(CONFIG_TEMPLATE.format(name=name,
+                                           platform=inferd_export.PLATFORM[fmt]))
+        with open(os.path.join(model_dir, "labels.txt"), "w") as f:
+            f.write("".join(f"{c}\n" for c in iris.target_names))
+        with open(os.path.join(model_dir, "normalization.json"), "w") as f:
+            json.dump({"feature_names": list(iris.feature_names),
+                       "mean": mean.tolist(), "std": std.tolist(),
+                       "note": "applied inside the model; send raw "
+                               "(un-normalised) features"},
+                      f, indent=2)
+            f.write("\n")
+        # Validation tensors: all 150 raw rows and the EAGER wrapper's outputs.
+        inferd_export.write_validation(version_dir, {
+            "features": features, "probabilities": probs,
+            "predicted": predicted.astype(np.int64)})
+        print(f"exported {model_file}; validation: {len(x_all)} rows, "
+              f"agreement with labels {(predicted == y_all).mean():.4f}")
+    print(f"checkpoint {checkpoint}")
 
 
 if __name__ == "__main__":

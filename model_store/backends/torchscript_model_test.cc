@@ -1,7 +1,7 @@
 // TorchModelLoader on real TorchScript archives written by
 // tests/make_test_models.sh (the `make_test_models` CTest fixture).
 
-#include "model_store/torch_model.h"
+#include "model_store/backends/torch_loader.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,0 +1,197 @@
+#include "model_store/backends/torch_common.h"
+
+#include <c10/util/Exception.h>
+#include <torch/cuda.h>
+
+#include <algorithm>
+#include <memory>
+#include <regex>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "model_store/backends/torch_loader.h"
+#include "model_store/data_type.h"
+
+namespace inferd::torch_backend {
+namespace {
+
+struct TypePair {
+  inference::DataType config;
+  at::ScalarType torch;
+};
+
+constexpr TypePair kTypes[] = {
+    {inference::TYPE_BOOL, at::kBool},   {inference::TYPE_UINT8, at::kByte},
+    {inference::TYPE_INT8, at::kChar},   {inference::TYPE_INT16, at::kShort},
+    {inference::TYPE_INT32, at::kInt},   {inference::TYPE_INT64, at::kLong},
+    {inference::TYPE_FP16, at::kHalf},   {inference::TYPE_FP32, at::kFloat},
+    {inference::TYPE_FP64, at::kDouble}, {inference::TYPE_BF16, at::kBFloat16},
+};
+
+#ifdef INFERD_WITH_CUDA
+constexpr bool kBuiltWithCuda = true;
+#else
+constexpr bool kBuiltWithCuda = false;
+#endif
+
+// The GPUs of a KIND_GPU group: its `gpus`, or every device when empty.
+absl::StatusOr<std::vector<int>> GroupGpus(
+    const inference::ModelInstanceGroup& group, const std::string& where) {
+  if (!kBuiltWithCuda) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where,
+        ".kind: KIND_GPU requested, but this build of inferd has no CUDA "
+        "support (LibTorch without CUDA); use KIND_CPU"));
+  }
+  const int devices = static_cast<int>(torch::cuda::device_count());
+  if (devices == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ".kind: KIND_GPU requested, but no CUDA device is available"));
+  }
+  std::vector<int> gpus(group.gpus().begin(), group.gpus().end());
+  if (gpus.empty()) {
+    for (int d = 0; d < devices; ++d) gpus.push_back(d);
+  }
+  for (int gpu : gpus) {
+    if (gpu < 0 || gpu >= devices) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".gpus: GPU ", gpu, " does not exist (", devices,
+                       " CUDA devices)"));
+    }
+  }
+  return gpus;
+}
+
+}  // namespace
+
+std::optional<at::ScalarType> ToScalarType(inference::DataType type) {
+  for (const TypePair& pair : kTypes) {
+    if (pair.config == type) return pair.torch;
+  }
+  return std::nullopt;
+}
+
+inference::DataType FromScalarType(at::ScalarType type) {
+  for (const TypePair& pair : kTypes) {
+    if (pair.torch == type) return pair.config;
+  }
+  return inference::TYPE_INVALID;
+}
+
+absl::StatusOr<std::vector<at::ScalarType>> InputTypes(
+    const inference::ModelConfig& config) {
+  std::vector<at::ScalarType> types;
+  for (int i = 0; i < config.input_size(); ++i) {
+    std::optional<at::ScalarType> type =
+        ToScalarType(config.input(i).data_type());
+    if (!type) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input[", i, "].data_type: ", ConfigName(config.input(i).data_type()),
+          " has no LibTorch equivalent"));
+    }
+    types.push_back(*type);
+  }
+  return types;
+}
+
+std::string ErrorText(const std::exception& e) {
+  const auto* error = dynamic_cast<const c10::Error*>(&e);
+  std::string text = error != nullptr ? error->what_without_backtrace() : e.what();
+  // Some messages end in a newline or a blank line; one line reads better.
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+    text.pop_back();
+  }
+  return text;
+}
+
+std::optional<int> IndexSuffix(const std::string& name) {
+  static const std::regex kPattern(".*__([0-9]+)");
+  std::smatch match;
+  int index = 0;
+  if (std::regex_match(name, match, kPattern) &&
+      absl::SimpleAtoi(match[1].str(), &index)) {
+    return index;
+  }
+  return std::nullopt;
+}
+
+at::Tensor WrapInput(const Tensor& input, at::ScalarType type,
+                     const c10::Device& device) {
+  at::Tensor tensor =
+      at::from_blob(const_cast<char*>(input.data), input.shape,
+                    at::TensorOptions().dtype(type));
+  if (!device.is_cpu()) tensor = tensor.to(device, /*non_blocking=*/true);
+  return tensor;
+}
+
+absl::StatusOr<Tensor> OwnOutput(const at::Tensor& output) {
+  auto owned = std::make_shared<at::Tensor>(output.to(at::kCPU).contiguous());
+  Tensor out;
+  out.dtype = FromScalarType(owned->scalar_type());
+  if (out.dtype == inference::TYPE_INVALID) {
+    return absl::InternalError(absl::StrCat("the model returned a tensor of ",
+                                            c10::toString(owned->scalar_type()),
+                                            ", which has no config data type"));
+  }
+  out.shape.assign(owned->sizes().begin(), owned->sizes().end());
+  out.data = static_cast<const char*>(owned->data_ptr());
+  out.byte_size = owned->nbytes();
+  out.owner = std::move(owned);
+  return out;
+}
+
+std::string ModelFilePath(const inference::ModelConfig& config,
+                          const std::string& version_dir,
+                          const std::string& default_name) {
+  const std::string& file = config.default_model_filename().empty()
+                                ? default_name
+                                : config.default_model_filename();
+  return absl::StrCat(version_dir, "/", file);
+}
+
+inference::ModelInstanceGroup::Kind DefaultAutoKind() {
+  return kBuiltWithCuda && torch::cuda::is_available()
+             ? inference::ModelInstanceGroup::KIND_GPU
+             : inference::ModelInstanceGroup::KIND_CPU;
+}
+
+absl::StatusOr<std::vector<c10::Device>> ResolveDevices(
+    const inference::ModelConfig& config,
+    inference::ModelInstanceGroup::Kind auto_kind) {
+  std::vector<c10::Device> devices;
+  for (int i = 0; i < config.instance_group_size(); ++i) {
+    const auto& group = config.instance_group(i);
+    const int count = std::max(1, group.count());
+    inference::ModelInstanceGroup::Kind kind = group.kind();
+    if (kind == inference::ModelInstanceGroup::KIND_AUTO) kind = auto_kind;
+    if (kind != inference::ModelInstanceGroup::KIND_GPU) {
+      devices.insert(devices.end(), count, c10::Device(c10::kCPU));
+      continue;
+    }
+    absl::StatusOr<std::vector<int>> gpus =
+        GroupGpus(group, absl::StrCat("instance_group[", i, "]"));
+    if (!gpus.ok()) return gpus.status();
+    for (int g : *gpus) {
+      devices.insert(devices.end(), count,
+                     c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(g)));
+    }
+  }
+  if (devices.empty()) devices.emplace_back(c10::kCPU);
+  return devices;
+}
+
+void ApplyThreadParameters(const inference::ModelConfig& config) {
+  const auto& params = config.parameters();
+  int intra = 0;
+  int inter = 0;
+  if (auto it = params.find("INTRA_OP_THREAD_COUNT"); it != params.end()) {
+    (void)absl::SimpleAtoi(it->second.string_value(), &intra);
+  }
+  if (auto it = params.find("INTER_OP_THREAD_COUNT"); it != params.end()) {
+    (void)absl::SimpleAtoi(it->second.string_value(), &inter);
+  }
+  if (intra > 0 || inter > 0) ConfigureTorchThreads(intra, inter);
+}
+
+}  // namespace inferd::torch_backend

@@ -1,0 +1,78 @@
+#ifndef INFERD_MODEL_STORE_BACKENDS_TORCH_COMMON_H_
+#define INFERD_MODEL_STORE_BACKENDS_TORCH_COMMON_H_
+
+// What the TorchScript and AOTInductor backends share: the data-type table,
+// LibTorch's error text, wrapping request bytes as tensors and results as
+// inferd Tensors, and the devices an instance_group asks for. Only the
+// backends include this (it pulls in LibTorch's headers).
+
+#include <ATen/ATen.h>
+#include <c10/core/Device.h>
+
+#include <exception>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "model_store/model.h"
+#include "proto/model_config.pb.h"
+
+namespace inferd::torch_backend {
+
+// The LibTorch element type of a config data type; nullopt for the types
+// LibTorch cannot compute with (UINT16/32/64, STRING).
+std::optional<at::ScalarType> ToScalarType(inference::DataType type);
+
+// The config data type of a LibTorch element type; TYPE_INVALID when none.
+inference::DataType FromScalarType(at::ScalarType type);
+
+// The input element types of `config`, in config order. Errors:
+// InvalidArgument naming the input whose data_type LibTorch lacks.
+absl::StatusOr<std::vector<at::ScalarType>> InputTypes(
+    const inference::ModelConfig& config);
+
+// The message of an exception LibTorch threw, without the C++ backtrace that
+// c10::Error appends (frames and library load addresses help nobody reading
+// a load failure, and do not belong in answers to clients).
+std::string ErrorText(const std::exception& e);
+
+// The k of a Triton-style "NAME__k" tensor name, if it has that form.
+std::optional<int> IndexSuffix(const std::string& name);
+
+// `input`'s bytes as a tensor of `type`, without copying (the model only
+// reads it); on another device, one copy there (non-blocking on the current
+// stream).
+at::Tensor WrapInput(const Tensor& input, at::ScalarType type,
+                     const c10::Device& device);
+
+// `output` as an inferd Tensor: on the CPU, contiguous, owning its storage.
+// Errors: Internal when its element type has no config equivalent.
+absl::StatusOr<Tensor> OwnOutput(const at::Tensor& output);
+
+// Path of the model file: `version_dir`/<default_model_filename, or
+// `default_name` when the config leaves it empty>.
+std::string ModelFilePath(const inference::ModelConfig& config,
+                          const std::string& version_dir,
+                          const std::string& default_name);
+
+// One device per execution instance, from the config's instance groups:
+// KIND_CPU gives `count` CPU instances, KIND_GPU `count` per listed GPU (every
+// GPU when none are listed), KIND_AUTO the kind `auto_kind` says.
+// Errors: InvalidArgument naming the group when a GPU is asked for and this
+// build or machine has none, or a listed GPU does not exist.
+absl::StatusOr<std::vector<c10::Device>> ResolveDevices(
+    const inference::ModelConfig& config,
+    inference::ModelInstanceGroup::Kind auto_kind);
+
+// KIND_GPU where this build has CUDA and a GPU is present, else KIND_CPU.
+inference::ModelInstanceGroup::Kind DefaultAutoKind();
+
+// Applies the config's INTRA_OP_THREAD_COUNT / INTER_OP_THREAD_COUNT
+// parameters (Triton's names) to LibTorch's process-wide pools.
+void ApplyThreadParameters(const inference::ModelConfig& config);
+
+}  // namespace inferd::torch_backend
+
+#endif  // INFERD_MODEL_STORE_BACKENDS_TORCH_COMMON_H_
