@@ -4,6 +4,8 @@ One run measures, on the same models, machine and load generator
 (build/bin/inferd-bench), a concurrency sweep of:
   inferd           dynamic batching on (the exported config)
   inferd-nobatch   the same model without a dynamic_batching block
+  inferd-aoti      mlp only: the same model as a torch.export + AOTInductor
+                   package (.pt2), dynamic batching on
   python           bench/python_baseline/server.py: grpcio + TorchScript,
                    one forward per request under no_grad (the usual recipe)
   transport        bench/transport_limit: the same gRPC API answering without
@@ -12,7 +14,7 @@ One run measures, on the same models, machine and load generator
                    answered inline by one thread (gRPC's leanest path)
 and, with build/bin/inferd-inprocess-limit, the model called in-process from
 C++ at the mean batch sizes inferd formed at each level (the best a server
-could do). Servers run pinned to SERVER_CPUS, the client to CLIENT_CPUS.
+could do), for the TorchScript model and for the .pt2 package. Servers run pinned to SERVER_CPUS, the client to CLIENT_CPUS.
 
 Writes bench/results/compare-<model>.csv, compare.md (tables and the
 targets) and compare.png (latency against throughput), or under --out.
@@ -153,6 +155,9 @@ def run_model(args, model, tmp):
     try:
         results["inferd"] = sweep(args, port, model, "inferd", tmp, metrics_port)
         results["inferd-nobatch"] = sweep(args, port, nobatch, "inferd-nobatch", tmp)
+        if model == "mlp":
+            results["inferd-aoti"] = sweep(args, port, "mlp_aoti", "inferd-aoti",
+                                           tmp, metrics_port)
     finally:
         stop(proc)
     others = {
@@ -174,17 +179,38 @@ def run_model(args, model, tmp):
             results[label] = sweep(args, port, model, label, tmp)
         finally:
             stop(proc)
-    batches = sorted({max(1, round(r["mean_batch"])) for r in results["inferd"]})
-    limits = inprocess(args, f"{repo}/{model}", batches, tmp)
-    for row in results["inferd"]:
-        limit = limits[max(1, round(row["mean_batch"]))]
-        row["limit_infer_per_s"] = float(limit["infer_per_s"])
-        row["limit_p99_ms"] = float(limit["p99_ms"])
+    for system, name in (("inferd", model), ("inferd-aoti", "mlp_aoti")):
+        if system not in results:
+            continue
+        batches = sorted({max(1, round(r["mean_batch"])) for r in results[system]})
+        limits = inprocess(args, f"{repo}/{name}", batches, tmp)
+        for row in results[system]:
+            limit = limits[max(1, round(row["mean_batch"]))]
+            row["limit_infer_per_s"] = float(limit["infer_per_s"])
+            row["limit_p99_ms"] = float(limit["p99_ms"])
     return results
 
 
 def cell(row):
     return f"{float(row['infer_per_s']):.0f} / {float(row['p99_ms']):.2f}"
+
+
+def report_formats(results, concurrency):
+    """TorchScript against the .pt2 package of the same model, each with its
+    in-process limit at the batch sizes inferd formed."""
+    lines = ["### mlp: TorchScript and .pt2", "",
+             "infer/s / p99 ms; `limit` is the in-process infer/s of the same "
+             "file at the mean batch inferd formed (`batch`).", "",
+             "| concurrency | TorchScript | batch | limit | .pt2 | batch | limit |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
+    for i, level in enumerate(concurrency):
+        r = at_level(results, i)
+        ts, pt2 = r["inferd"], r["inferd-aoti"]
+        lines.append(
+            f"| {level} | {cell(ts)} | {ts['mean_batch']:.1f} | "
+            f"{ts['limit_infer_per_s']:.0f} | {cell(pt2)} | "
+            f"{pt2['mean_batch']:.1f} | {pt2['limit_infer_per_s']:.0f} |")
+    return lines
 
 
 def report(model, results, concurrency):
@@ -337,6 +363,8 @@ def main():
              f"{args.duration:g} s per level after {args.warmup:g} s warm-up.", ""]
     for model, results in all_results.items():
         lines += report(model, results, args.concurrency) + [""]
+        if "inferd-aoti" in results:
+            lines += report_formats(results, args.concurrency) + [""]
     lines += targets(all_results, args.concurrency)
     open(os.path.join(args.out, "compare.md"), "w").write("\n".join(lines) + "\n")
     write_csv(all_results, os.path.join(args.out, "compare.csv"))

@@ -6,7 +6,8 @@
 # -DTorch_DIR is searched first, so another LibTorch (>= 2.7) can be used.
 #
 # Sets: INFERD_PYTHON (the interpreter every Python script of the project
-# runs on), TORCH_LIBRARIES, CMAKE_CXX_STANDARD, INFERD_TORCH_HAS_CUDA.
+# runs on), CMAKE_CXX_STANDARD, INFERD_TORCH_HAS_CUDA, INFERD_TORCH_HAS_AOTI,
+# and the target inferd_torch_libs.
 
 set(INFERD_PYTHON ${CMAKE_SOURCE_DIR}/.venv/bin/python CACHE FILEPATH
     "Python interpreter with the project's pinned torch (made by scripts/bootstrap.sh)")
@@ -29,15 +30,21 @@ if(NOT DEFINED CUDAToolkit_ROOT AND EXISTS /usr/local/cuda/bin/nvcc)
 endif()
 
 find_package(Torch REQUIRED)
-if(Torch_VERSION VERSION_LESS 2.7)
+if(Torch_VERSION VERSION_LESS 2.6)
   message(FATAL_ERROR
-    "inferd needs LibTorch 2.7 or later (found ${Torch_VERSION} in ${Torch_DIR}): "
-    "earlier wheels use the pre-C++11 std::string ABI, which cannot link with "
-    "Debian's gRPC and Protobuf")
+    "inferd needs LibTorch 2.6 or later (found ${Torch_VERSION} in ${Torch_DIR})")
+endif()
+if(TORCH_CXX_FLAGS MATCHES "_GLIBCXX_USE_CXX11_ABI=0")
+  message(FATAL_ERROR
+    "the LibTorch in ${Torch_DIR} uses the pre-C++11 std::string ABI "
+    "(PyTorch wheels before 2.7 do); Debian's gRPC and Protobuf use the C++11 "
+    "ABI, so inferd cannot link with it. Use a LibTorch built with "
+    "_GLIBCXX_USE_CXX11_ABI=1 (wheels from 2.7 on, Debian's libtorch-dev).")
 endif()
 
-# LibTorch's headers say which standard they need: 2.10 and later stop with
-# "#error C++20 or later compatible compiler is required".
+# LibTorch's headers say which standard they need: 2.14's stop with
+# "#error C++20 or later compatible compiler is required"; older ones build
+# with C++17.
 list(GET TORCH_INCLUDE_DIRS 0 torch_include)
 file(STRINGS ${torch_include}/ATen/ATen.h aten_needs_cxx20 REGEX "C\\+\\+20 or later")
 if(aten_needs_cxx20)
@@ -46,21 +53,39 @@ else()
   set(CMAKE_CXX_STANDARD 17)
 endif()
 
-# inferd::torch links LibTorch's own libraries and nothing else. TorchConfig's
+# inferd_torch_libs links LibTorch's own libraries and nothing else. TorchConfig's
 # TORCH_LIBRARIES would also link the CUDA toolkit's libcudart and libnvrtc
 # (from /usr/local/cuda) beside the wheel's, and put the toolkit on the
 # executables' run path, where the linker then finds the toolkit's older
 # NCCL instead of the one libtorch_cuda.so was built against.
 get_filename_component(torch_lib_dir ${TORCH_LIBRARY} DIRECTORY)
 add_library(inferd_torch_libs INTERFACE)
-target_include_directories(inferd_torch_libs SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+
+# The wheel's include/ also carries the Protobuf headers LibTorch was built
+# with (3.21.12 in 2.14, the same as Debian 12's; 3.13 in 2.8 to 2.10). Code
+# that includes both LibTorch and inferd's generated *.pb.h must see only
+# Debian's, so it gets LibTorch's include tree without google/: a directory
+# of links to every other entry.
+set(torch_include_view ${CMAKE_BINARY_DIR}/torch_include)
+file(REMOVE_RECURSE ${torch_include_view})
+file(MAKE_DIRECTORY ${torch_include_view})
+file(GLOB torch_include_entries RELATIVE ${torch_include} ${torch_include}/*)
+foreach(entry ${torch_include_entries})
+  if(NOT entry STREQUAL "google")
+    file(CREATE_LINK ${torch_include}/${entry} ${torch_include_view}/${entry} SYMBOLIC)
+  endif()
+endforeach()
+list(REMOVE_AT TORCH_INCLUDE_DIRS 0)
+target_include_directories(inferd_torch_libs SYSTEM INTERFACE
+  ${torch_include_view} ${TORCH_INCLUDE_DIRS})
 target_compile_options(inferd_torch_libs INTERFACE ${TORCH_CXX_FLAGS})
 find_library(INFERD_TORCH_CPU torch_cpu PATHS ${torch_lib_dir} NO_DEFAULT_PATH REQUIRED)
 find_library(INFERD_C10 c10 PATHS ${torch_lib_dir} NO_DEFAULT_PATH REQUIRED)
 target_link_libraries(inferd_torch_libs INTERFACE
   ${TORCH_LIBRARY} ${INFERD_TORCH_CPU} ${INFERD_C10})
+option(INFERD_CUDA "Run KIND_GPU instances when LibTorch has CUDA (OFF: a CPU-only server)" ON)
 find_library(INFERD_TORCH_CUDA torch_cuda PATHS ${torch_lib_dir} NO_DEFAULT_PATH)
-if(INFERD_TORCH_CUDA)
+if(INFERD_TORCH_CUDA AND INFERD_CUDA)
   set(INFERD_TORCH_HAS_CUDA ON)
   find_library(INFERD_C10_CUDA c10_cuda PATHS ${torch_lib_dir} NO_DEFAULT_PATH REQUIRED)
   # c10/cuda headers include the CUDA runtime's headers (the toolkit's).
@@ -84,4 +109,16 @@ if(INFERD_TORCH_CUDA)
 else()
   set(INFERD_TORCH_HAS_CUDA OFF)
 endif()
-message(STATUS "inferd: LibTorch ${Torch_VERSION} (${Torch_DIR}), C++${CMAKE_CXX_STANDARD}, CUDA ${INFERD_TORCH_HAS_CUDA}")
+# .pt2 packages: AOTIModelPackageLoader with load_metadata_from_package and
+# a device index (LibTorch 2.10 and later).
+set(aoti_header ${torch_include}/torch/csrc/inductor/aoti_package/model_package_loader.h)
+set(INFERD_TORCH_HAS_AOTI OFF)
+if(EXISTS ${aoti_header})
+  file(READ ${aoti_header} aoti_api)
+  if(aoti_api MATCHES "load_metadata_from_package" AND aoti_api MATCHES "device_index")
+    set(INFERD_TORCH_HAS_AOTI ON)
+    target_compile_definitions(inferd_torch_libs INTERFACE INFERD_WITH_AOTI)
+  endif()
+endif()
+message(STATUS "inferd: LibTorch ${Torch_VERSION} (${Torch_DIR}), C++${CMAKE_CXX_STANDARD}, "
+               "CUDA ${INFERD_TORCH_HAS_CUDA}, .pt2 packages ${INFERD_TORCH_HAS_AOTI}")

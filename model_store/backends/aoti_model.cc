@@ -1,5 +1,7 @@
 #include "model_store/backends/aoti_model.h"
 
+#ifdef INFERD_WITH_AOTI
+
 #include <torch/csrc/inductor/aoti_package/model_package_loader.h>
 #ifdef INFERD_WITH_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -271,3 +273,23 @@ absl::StatusOr<std::unique_ptr<Model>> LoadAotiModel(
 }
 
 }  // namespace inferd::torch_backend
+
+#else  // !INFERD_WITH_AOTI
+
+#include "absl/strings/str_cat.h"
+#include "model_store/backends/torch_loader.h"
+
+namespace inferd::torch_backend {
+
+absl::StatusOr<std::unique_ptr<Model>> LoadAotiModel(
+    const inference::ModelConfig& config, const std::string& version_dir) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "platform: \"torch_aoti\" needs LibTorch 2.10 or later; this inferd was "
+      "built with LibTorch ", TorchVersion(),
+      " (serve the model as TorchScript, or rebuild inferd with a newer "
+      "LibTorch)"));
+}
+
+}  // namespace inferd::torch_backend
+
+#endif  // INFERD_WITH_AOTI
