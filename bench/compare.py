@@ -34,8 +34,9 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Every Python part runs on the project venv's interpreter (scripts/bootstrap.sh).
-PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
+# Every Python part runs on the project's interpreter: $INFERD_PYTHON (CTest
+# sets it), else the venv's (scripts/bootstrap.sh).
+PYTHON = os.environ.get("INFERD_PYTHON") or os.path.join(ROOT, ".venv", "bin", "python")
 
 
 def start(cmd, pattern, cpus, log_path, extra_pattern=None):

@@ -29,6 +29,11 @@ if(NOT DEFINED CUDAToolkit_ROOT AND EXISTS /usr/local/cuda/bin/nvcc)
   set(CUDAToolkit_ROOT /usr/local/cuda)
 endif()
 
+# With Torch_DIR named, TorchConfig's own find_package(Caffe2) would still
+# search CMAKE_PREFIX_PATH (the venv's) first: point it beside Torch_DIR.
+if(DEFINED Torch_DIR AND NOT DEFINED Caffe2_DIR AND EXISTS ${Torch_DIR}/../Caffe2)
+  set(Caffe2_DIR ${Torch_DIR}/../Caffe2)
+endif()
 find_package(Torch REQUIRED)
 if(Torch_VERSION VERSION_LESS 2.6)
   message(FATAL_ERROR
@@ -81,10 +86,14 @@ target_include_directories(inferd_torch_libs SYSTEM INTERFACE
 target_compile_options(inferd_torch_libs INTERFACE ${TORCH_CXX_FLAGS})
 find_library(INFERD_TORCH_CPU torch_cpu PATHS ${torch_lib_dir} NO_DEFAULT_PATH REQUIRED)
 find_library(INFERD_C10 c10 PATHS ${torch_lib_dir} NO_DEFAULT_PATH REQUIRED)
-target_link_libraries(inferd_torch_libs INTERFACE
-  ${TORCH_LIBRARY} ${INFERD_TORCH_CPU} ${INFERD_C10})
 option(INFERD_CUDA "Run KIND_GPU instances when LibTorch has CUDA (OFF: a CPU-only server)" ON)
 find_library(INFERD_TORCH_CUDA torch_cuda PATHS ${torch_lib_dir} NO_DEFAULT_PATH)
+# A CUDA wheel's libtorch.so needs libtorch_cuda.so and with it the wheel's
+# whole CUDA stack (cuBLAS, cuDNN, NCCL, ...): a CPU-only server leaves it out.
+if(INFERD_TORCH_CUDA AND INFERD_CUDA)
+  target_link_libraries(inferd_torch_libs INTERFACE ${TORCH_LIBRARY})
+endif()
+target_link_libraries(inferd_torch_libs INTERFACE ${INFERD_TORCH_CPU} ${INFERD_C10})
 if(INFERD_TORCH_CUDA AND INFERD_CUDA)
   set(INFERD_TORCH_HAS_CUDA ON)
   find_library(INFERD_C10_CUDA c10_cuda PATHS ${torch_lib_dir} NO_DEFAULT_PATH REQUIRED)

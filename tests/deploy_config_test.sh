@@ -13,8 +13,8 @@
 #     a server that has loaded a model and answered a request, so that the
 #     labelled series exist.
 #
-# Exit status: 0 pass, 1 fail, 77 promtool (Debian package `prometheus`) or
-# python3 not installed (CTest: skipped).
+# Exit status: 0 pass, 1 fail (also when the project's Python is missing),
+# 77 promtool (Debian package `prometheus`) not installed (CTest: skipped).
 set -u
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,7 +28,8 @@ if [ -z "$promtool" ]; then
     "'apt-get install --no-install-recommends prometheus' (or set PROMTOOL)"
   exit 77
 fi
-python=$(cd "$(dirname "$0")/.." && pwd)/.venv/bin/python
+# The project's Python: $INFERD_PYTHON (CTest sets it), else the venv's.
+python=${INFERD_PYTHON:-$(cd "$(dirname "$0")/.." && pwd)/.venv/bin/python}
 if [ ! -x "$python" ]; then
   echo "deploy_config_test: FAIL: $python missing; run scripts/bootstrap.sh"
   exit 1

@@ -9,7 +9,6 @@
 #include <thread>
 
 #include "model_store/backends/torch_loader.h"
-#include "model_store/model_config.h"
 #include "tests/test_server.h"
 
 namespace inferd::testing {
@@ -18,10 +17,7 @@ namespace {
 using ::testing::HasSubstr;
 
 inference::ModelConfig LoadConfig(const std::string& name) {
-  auto parsed = ReadModelConfig(
-      TestModels("good") + "/" + name + "/config.pbtxt", name);
-  EXPECT_TRUE(parsed.ok()) << parsed.status();
-  return parsed.ok() ? parsed->config : inference::ModelConfig();
+  return LoadTestConfig(TestModels("good"), name);
 }
 
 void UseGpuStreams(inference::ModelConfig* config, int count) {
@@ -29,15 +25,6 @@ void UseGpuStreams(inference::ModelConfig* config, int count) {
   auto* group = config->add_instance_group();
   group->set_kind(inference::ModelInstanceGroup::KIND_GPU);
   group->set_count(count);
-}
-
-Tensor Floats(const std::vector<float>& values, std::vector<int64_t> shape) {
-  Tensor t;
-  t.dtype = inference::TYPE_FP32;
-  t.shape = std::move(shape);
-  t.data = reinterpret_cast<const char*>(values.data());
-  t.byte_size = values.size() * 4;
-  return t;
 }
 
 class GpuInstancesTest : public ::testing::Test {
@@ -67,7 +54,7 @@ TEST_F(GpuInstancesTest, SeveralStreamsGiveTheCpusResults) {
   std::normal_distribution<float> normal;
   std::vector<float> x(32 * 256);
   for (float& v : x) v = normal(rng);
-  auto expected = (*cpu)->Execute(0, {Floats(x, {32, 256})});
+  auto expected = (*cpu)->Execute(0, {FloatTensor(x, {32, 256})});
   ASSERT_TRUE(expected.ok());
   const float* want = reinterpret_cast<const float*>((*expected)[0].data);
   // The three streams run at once, each on its own worker thread.
@@ -75,7 +62,7 @@ TEST_F(GpuInstancesTest, SeveralStreamsGiveTheCpusResults) {
   for (int instance = 0; instance < 3; ++instance) {
     workers.emplace_back([&, instance] {
       for (int round = 0; round < 20; ++round) {
-        auto got = (*gpu)->Execute(instance, {Floats(x, {32, 256})});
+        auto got = (*gpu)->Execute(instance, {FloatTensor(x, {32, 256})});
         ASSERT_TRUE(got.ok()) << got.status();
         const float* have = reinterpret_cast<const float*>((*got)[0].data);
         for (int i = 0; i < 32 * 10; ++i) {
@@ -93,12 +80,12 @@ TEST_F(GpuInstancesTest, AnErrorOnTheGpuFailsOnlyItsBatch) {
   auto model = loader_.Load(config, TestModels("good") + "/thrower/1");
   ASSERT_TRUE(model.ok()) << model.status();
   std::vector<float> bad = {-1, 0};
-  auto failed = (*model)->Execute(0, {Floats(bad, {1, 2})});
+  auto failed = (*model)->Execute(0, {FloatTensor(bad, {1, 2})});
   EXPECT_EQ(failed.status().code(), absl::StatusCode::kInternal);
   EXPECT_THAT(failed.status().message(), HasSubstr("negative input"));
   std::vector<float> good = {1, 2};
   for (int instance = 0; instance < 2; ++instance) {
-    auto ok = (*model)->Execute(instance, {Floats(good, {1, 2})});
+    auto ok = (*model)->Execute(instance, {FloatTensor(good, {1, 2})});
     ASSERT_TRUE(ok.ok()) << ok.status();
     const float* y = reinterpret_cast<const float*>((*ok)[0].data);
     EXPECT_FLOAT_EQ(y[0], 2);

@@ -11,12 +11,6 @@
 
 namespace inferd::testing {
 
-std::string TestModels(const std::string& which) {
-  const char* root = std::getenv("INFERD_TEST_MODELS");
-  if (root == nullptr || *root == '\0') return "";
-  return std::string(root) + "/" + which;
-}
-
 std::unique_ptr<TestServer> TestServer::Start(const std::string& root,
                                               ModelLoader* loader) {
   return Start(root, loader, ControlMode::kNone, absl::Seconds(15));

@@ -11,14 +11,11 @@
 #include "metrics/metrics.h"
 #include "model_store/model.h"
 #include "model_store/model_repository.h"
+#include "model_store/test_util.h"
 #include "proto/inference.grpc.pb.h"
 #include "service/server.h"
 
 namespace inferd::testing {
-
-// The repositories written by tests/make_test_models.sh ("good" or
-// "broken"), from $INFERD_TEST_MODELS. Empty when the variable is unset.
-std::string TestModels(const std::string& which);
 
 // A real inferd in this process on 127.0.0.1:<free port>, serving a
 // repository through `loader` (TorchModelLoader when null), plus a client

@@ -3,13 +3,8 @@
 #ifdef INFERD_WITH_AOTI
 
 #include <torch/csrc/inductor/aoti_package/model_package_loader.h>
-#ifdef INFERD_WITH_CUDA
-#include <c10/cuda/CUDAGuard.h>
-#include <c10/cuda/CUDAStream.h>
-#endif
 
 #include <map>
-#include <optional>
 #include <utility>
 #include <vector>
 
@@ -29,20 +24,18 @@ using PackageLoader = torch::inductor::AOTIModelPackageLoader;
 // The model's name inside a package (aoti_compile_and_package's default).
 constexpr char kModelName[] = "model";
 
+// One execution instance: its own copy of the package, where it runs.
 struct Instance {
   std::unique_ptr<PackageLoader> package;
-  c10::Device device = c10::Device(c10::kCPU);
-#ifdef INFERD_WITH_CUDA
-  std::optional<c10::cuda::CUDAStream> stream = std::nullopt;
-#endif
+  Placement place;
 };
 
 // `tensor` grown to `rows` rows by repeating its last row.
 at::Tensor PadRows(const at::Tensor& tensor, int64_t rows) {
   std::vector<int64_t> sizes = tensor.sizes().vec();
   sizes[0] = rows - tensor.size(0);
-  return at::cat({tensor, tensor.narrow(0, tensor.size(0) - 1, 1).expand(sizes)},
-                 0);
+  return at::cat(
+      {tensor, tensor.narrow(0, tensor.size(0) - 1, 1).expand(sizes)}, 0);
 }
 
 class AotiModel final : public AotiProbeTarget {
@@ -70,25 +63,19 @@ class AotiModel final : public AotiProbeTarget {
     Instance& target = instances_[instance];
     try {
       c10::InferenceMode inference_mode;
-      void* stream = nullptr;
-#ifdef INFERD_WITH_CUDA
-      std::optional<c10::cuda::CUDAStreamGuard> on_stream;
-      if (target.stream) {
-        on_stream.emplace(*target.stream);
-        stream = target.stream->stream();
-      }
-#endif
+      Placement::Guard on_stream(target.place);
       std::vector<at::Tensor> args(input_positions_.size());
       for (size_t i = 0; i < inputs.size(); ++i) {
         args[input_positions_[i]] =
-            WrapInput(inputs[i], input_types_[i], target.device);
+            WrapInput(inputs[i], input_types_[i], target.place.device());
       }
       const int64_t rows = batched_ ? args.front().size(0) : 0;
       const bool padded = batched_ && rows < min_rows_;
       if (padded) {
         for (at::Tensor& arg : args) arg = PadRows(arg, min_rows_);
       }
-      std::vector<at::Tensor> results = target.package->run(args, stream);
+      std::vector<at::Tensor> results =
+          target.package->run(args, target.place.stream_handle());
       if (static_cast<int>(results.size()) != package_outputs_) {
         return absl::InternalError(
             absl::StrCat("the package returned ", results.size(),
@@ -147,8 +134,8 @@ absl::StatusOr<std::vector<int>> MapPositions(
     if (position >= package_count || used[position]) {
       return absl::InvalidArgumentError(absl::StrCat(
           what, "[", i, "].name: \"", names[i], "\" maps to ", what, " ",
-          position, " of ", file, ", which has ", package_count, " ", what,
-          "s", position < package_count ? " (and it is mapped twice)" : ""));
+          position, " of ", file, ", which has ", package_count, " ", what, "s",
+          position < package_count ? " (and it is mapped twice)" : ""));
     }
     used[position] = true;
     positions.push_back(position);
@@ -188,9 +175,9 @@ absl::StatusOr<std::vector<Instance>> LoadInstances(
     const inference::ModelConfig& config, const std::string& path,
     AotiDevice package_device) {
   const bool cuda = package_device == AotiDevice::kCuda;
-  absl::StatusOr<std::vector<c10::Device>> devices = ResolveDevices(
-      config, cuda ? inference::ModelInstanceGroup::KIND_GPU
-                   : inference::ModelInstanceGroup::KIND_CPU);
+  absl::StatusOr<std::vector<c10::Device>> devices =
+      ResolveDevices(config, cuda ? inference::ModelInstanceGroup::KIND_GPU
+                                  : inference::ModelInstanceGroup::KIND_CPU);
   if (!devices.ok()) return devices.status();
   std::vector<Instance> instances;
   for (const c10::Device& device : *devices) {
@@ -200,25 +187,19 @@ absl::StatusOr<std::vector<Instance>> LoadInstances(
           ", but its instance_group asks for ", device.str(),
           "; a package runs only on the device it was exported for"));
     }
-    Instance instance;
-    instance.device = device;
+    std::unique_ptr<PackageLoader> package;
     try {
-      instance.package = std::make_unique<PackageLoader>(
+      package = std::make_unique<PackageLoader>(
           path, kModelName, /*run_single_threaded=*/true, /*num_runners=*/1,
           cuda ? device.index() : c10::DeviceIndex(-1));
     } catch (const std::exception& e) {
       return absl::InvalidArgumentError(absl::StrCat(
-          path, ": AOTInductor could not load the package (was it built by "
-                "another PyTorch version? inferd runs ",
+          path,
+          ": AOTInductor could not load the package (was it built by "
+          "another PyTorch version? inferd runs ",
           TorchVersion(), "): ", ErrorText(e)));
     }
-#ifdef INFERD_WITH_CUDA
-    if (cuda) {
-      instance.stream = c10::cuda::getStreamFromPool(/*isHighPriority=*/false,
-                                                     device.index());
-    }
-#endif
-    instances.push_back(std::move(instance));
+    instances.push_back(Instance{std::move(package), Placement(device)});
   }
   return instances;
 }
@@ -245,8 +226,9 @@ absl::StatusOr<std::unique_ptr<Model>> LoadAotiModel(
         absl::StrCat(path, ": no call spec: ", ErrorText(e)));
   }
   if (spec.size() != 2) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": expected an input and an output call spec, got ", spec.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": expected an input and an output call spec, got ",
+                     spec.size()));
   }
   const int package_inputs = CountLeaves(spec[0]);
   const int package_outputs = CountLeaves(spec[1]);
@@ -285,7 +267,8 @@ absl::StatusOr<std::unique_ptr<Model>> LoadAotiModel(
     const inference::ModelConfig& config, const std::string& version_dir) {
   return absl::InvalidArgumentError(absl::StrCat(
       "platform: \"torch_aoti\" needs LibTorch 2.10 or later; this inferd was "
-      "built with LibTorch ", TorchVersion(),
+      "built with LibTorch ",
+      TorchVersion(),
       " (serve the model as TorchScript, or rebuild inferd with a newer "
       "LibTorch)"));
 }

@@ -6,13 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
-#include <sstream>
-
 #include "model_store/backends/torch_loader.h"
-#include "model_store/model_config.h"
+#include "model_store/test_util.h"
 #include "model_store/warm_up.h"
 
 namespace inferd {
@@ -20,36 +15,12 @@ namespace {
 
 using ::testing::HasSubstr;
 
+using testing::FloatTensor;
+using testing::LoadTestConfig;
+using testing::ReadFloats;
+
 std::string Models(const std::string& which) {
-  const char* root = std::getenv("INFERD_TEST_MODELS");
-  return root == nullptr ? "" : std::string(root) + "/" + which;
-}
-
-std::vector<float> ReadFloats(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  const std::string bytes = s.str();
-  std::vector<float> values(bytes.size() / 4);
-  std::memcpy(values.data(), bytes.data(), values.size() * 4);
-  return values;
-}
-
-inference::ModelConfig LoadConfig(const std::string& repo,
-                                  const std::string& name) {
-  auto parsed = ReadModelConfig(repo + "/" + name + "/config.pbtxt", name);
-  EXPECT_TRUE(parsed.ok()) << parsed.status();
-  return parsed.ok() ? parsed->config : inference::ModelConfig();
-}
-
-Tensor FloatTensor(const std::vector<float>& values,
-                   std::vector<int64_t> shape) {
-  Tensor t;
-  t.dtype = inference::TYPE_FP32;
-  t.shape = std::move(shape);
-  t.data = reinterpret_cast<const char*>(values.data());
-  t.byte_size = values.size() * 4;
-  return t;
+  return testing::TestModels(which);
 }
 
 class AotiModelTest : public ::testing::Test {
@@ -61,8 +32,8 @@ class AotiModelTest : public ::testing::Test {
 
   // Loads <repo>/<name>/1 through the loader (platform torch_aoti).
   absl::StatusOr<std::unique_ptr<Model>> Load(const std::string& repo,
-                                               const std::string& name) {
-    return loader_.Load(LoadConfig(repo, name), repo + "/" + name + "/1");
+                                              const std::string& name) {
+    return loader_.Load(LoadTestConfig(repo, name), repo + "/" + name + "/1");
   }
 
   TorchModelLoader loader_;
@@ -107,7 +78,8 @@ TEST_F(AotiModelTest, PackageStartingAtTwoRowsAnswersOneRowBatches) {
 }
 
 TEST_F(AotiModelTest, EachInstanceRunsItsOwnCopy) {
-  inference::ModelConfig config = LoadConfig(Models("good"), "aoti_from_two");
+  inference::ModelConfig config =
+      LoadTestConfig(Models("good"), "aoti_from_two");
   config.clear_instance_group();
   config.add_instance_group()->set_count(3);
   auto model = loader_.Load(config, Models("good") + "/aoti_from_two/1");
@@ -174,7 +146,8 @@ TEST_F(AotiModelTest, FileThatIsNoPackageIsRefused) {
 }
 
 TEST_F(AotiModelTest, ConfigWithMoreInputsThanThePackageIsRefused) {
-  inference::ModelConfig config = LoadConfig(Models("good"), "aoti_from_two");
+  inference::ModelConfig config =
+      LoadTestConfig(Models("good"), "aoti_from_two");
   *config.add_input() = config.input(0);
   config.mutable_input(1)->set_name("extra");
   auto model = loader_.Load(config, Models("good") + "/aoti_from_two/1");
@@ -185,7 +158,8 @@ TEST_F(AotiModelTest, ConfigWithMoreInputsThanThePackageIsRefused) {
 }
 
 TEST_F(AotiModelTest, CpuPackageOnAGpuInstanceGroupIsRefused) {
-  inference::ModelConfig config = LoadConfig(Models("good"), "aoti_from_two");
+  inference::ModelConfig config =
+      LoadTestConfig(Models("good"), "aoti_from_two");
   config.clear_instance_group();
   config.add_instance_group()->set_kind(
       inference::ModelInstanceGroup::KIND_GPU);

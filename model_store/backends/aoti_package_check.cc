@@ -115,8 +115,8 @@ absl::StatusOr<AotiDevice> CheckAotiPackage(
   const std::string version = Get(metadata, std::string(kAotiTorchVersionKey));
   if (!version.empty() && ReleaseOf(version) != ReleaseOf(host.torch_version)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        file, " was compiled by PyTorch ", version, ", but inferd runs LibTorch ",
-        host.torch_version,
+        file, " was compiled by PyTorch ", version,
+        ", but inferd runs LibTorch ", host.torch_version,
         "; an AOTInductor package only loads in the version that built it",
         reexport));
   }

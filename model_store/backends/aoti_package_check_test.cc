@@ -23,8 +23,8 @@ AotiHost Host(std::set<std::string> features) {
   return host;
 }
 
-const std::set<std::string> kAvx512 = {"avx2",     "fma",      "f16c",
-                                       "avx512f",  "avx512dq", "avx512vl",
+const std::set<std::string> kAvx512 = {"avx2",     "fma",       "f16c",
+                                       "avx512f",  "avx512dq",  "avx512vl",
                                        "avx512bw", "avx512vnni"};
 
 std::map<std::string, std::string> CpuPackage(std::string isa) {
@@ -36,8 +36,8 @@ std::map<std::string, std::string> CpuPackage(std::string isa) {
 }
 
 TEST(AotiPackageCheckTest, CpuPackageForThisIsaLoads) {
-  auto device =
-      CheckAotiPackage(CpuPackage("AVX512 AVX512_VNNI"), Host(kAvx512), "m.pt2");
+  auto device = CheckAotiPackage(CpuPackage("AVX512 AVX512_VNNI"),
+                                 Host(kAvx512), "m.pt2");
   ASSERT_TRUE(device.ok()) << device.status();
   EXPECT_EQ(*device, AotiDevice::kCpu);
 }
@@ -60,7 +60,8 @@ TEST(AotiPackageCheckTest, IsaWordsNeedEveryFeatureBehindThem) {
   EXPECT_THAT(MissingCpuIsa("AVX512 AVX512_VNNI", Host(partial)),
               ElementsAre("AVX512"));
   EXPECT_THAT(MissingCpuIsa("avx2", Host(kAvx512)), IsEmpty());
-  EXPECT_THAT(MissingCpuIsa("AMX_TILE", Host(kAvx512)), ElementsAre("AMX_TILE"));
+  EXPECT_THAT(MissingCpuIsa("AMX_TILE", Host(kAvx512)),
+              ElementsAre("AMX_TILE"));
   // Scalar code runs anywhere; an ISA inferd does not know cannot be checked.
   EXPECT_THAT(MissingCpuIsa("", Host({})), IsEmpty());
   EXPECT_THAT(MissingCpuIsa("INVALID_VEC_ISA", Host({})), IsEmpty());

@@ -38,7 +38,8 @@ std::string HowToExport(const inference::ModelConfig& config) {
       "; with max_batch_size > 0 every batch size up to max_batch_size must "
       "run: export dimension 0 of every input as dynamic, e.g. "
       "torch.export.export(model, args, dynamic_shapes={\"",
-      input, "\": {0: torch.export.Dim(\"batch\")}}), lower max_batch_size "
+      input,
+      "\": {0: torch.export.Dim(\"batch\")}}), lower max_batch_size "
       "to what the package takes, or set max_batch_size: 0");
 }
 
@@ -67,8 +68,8 @@ absl::Status ProbeBatchDimension(const inference::ModelConfig& config,
   if (max_rows > min_rows) {
     if (absl::Status most = RunRows(config, model, max_rows); !most.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          file, " refuses a batch of ", max_rows, " rows (max_batch_size): ",
-          most.message(), HowToExport(config)));
+          file, " refuses a batch of ", max_rows,
+          " rows (max_batch_size): ", most.message(), HowToExport(config)));
     }
   }
   return absl::OkStatus();

@@ -92,10 +92,11 @@ TEST(AotiProbeTest, StaticBatchOfOneIsRefusedWithHowToExport) {
                         "(max_batch_size): given 8 rows, it answered 1 rows of "
                         "output \"y\" (its batch dimension was exported "
                         "static)"));
-  EXPECT_THAT(status.message(),
-              HasSubstr("dynamic_shapes={\"x\": {0: torch.export.Dim(\"batch\")}}), "
-                        "lower max_batch_size to what the package takes, or "
-                        "set max_batch_size: 0"));
+  EXPECT_THAT(
+      status.message(),
+      HasSubstr("dynamic_shapes={\"x\": {0: torch.export.Dim(\"batch\")}}), "
+                "lower max_batch_size to what the package takes, or "
+                "set max_batch_size: 0"));
 }
 
 TEST(AotiProbeTest, StaticBatchLargerThanOneIsRefused) {

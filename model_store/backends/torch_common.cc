@@ -97,7 +97,8 @@ absl::StatusOr<std::vector<at::ScalarType>> InputTypes(
 
 std::string ErrorText(const std::exception& e) {
   const auto* error = dynamic_cast<const c10::Error*>(&e);
-  std::string text = error != nullptr ? error->what_without_backtrace() : e.what();
+  std::string text =
+      error != nullptr ? error->what_without_backtrace() : e.what();
   // Some messages end in a newline or a blank line; one line reads better.
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
     text.pop_back();
@@ -118,9 +119,8 @@ std::optional<int> IndexSuffix(const std::string& name) {
 
 at::Tensor WrapInput(const Tensor& input, at::ScalarType type,
                      const c10::Device& device) {
-  at::Tensor tensor =
-      at::from_blob(const_cast<char*>(input.data), input.shape,
-                    at::TensorOptions().dtype(type));
+  at::Tensor tensor = at::from_blob(const_cast<char*>(input.data), input.shape,
+                                    at::TensorOptions().dtype(type));
   if (!device.is_cpu()) tensor = tensor.to(device, /*non_blocking=*/true);
   return tensor;
 }
@@ -148,6 +148,28 @@ std::string ModelFilePath(const inference::ModelConfig& config,
                                 ? default_name
                                 : config.default_model_filename();
   return absl::StrCat(version_dir, "/", file);
+}
+
+Placement::Placement(c10::Device device) : device_(device) {
+#ifdef INFERD_WITH_CUDA
+  if (device.is_cuda()) {
+    stream_ =
+        c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index());
+  }
+#endif
+}
+
+void* Placement::stream_handle() const {
+#ifdef INFERD_WITH_CUDA
+  if (stream_) return stream_->stream();
+#endif
+  return nullptr;
+}
+
+Placement::Guard::Guard(const Placement& placement) {
+#ifdef INFERD_WITH_CUDA
+  if (placement.stream_) guard_.emplace(*placement.stream_);
+#endif
 }
 
 inference::ModelInstanceGroup::Kind DefaultAutoKind() {

@@ -8,6 +8,10 @@
 
 #include <ATen/ATen.h>
 #include <c10/core/Device.h>
+#ifdef INFERD_WITH_CUDA
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
 
 #include <exception>
 #include <optional>
@@ -65,6 +69,36 @@ std::string ModelFilePath(const inference::ModelConfig& config,
 absl::StatusOr<std::vector<c10::Device>> ResolveDevices(
     const inference::ModelConfig& config,
     inference::ModelInstanceGroup::Kind auto_kind);
+
+// Where one execution instance runs: its device and, on a GPU, a CUDA stream
+// of its own from LibTorch's pool, so instances on one GPU overlap.
+class Placement {
+ public:
+  explicit Placement(c10::Device device);
+
+  const c10::Device& device() const { return device_; }
+
+  // The instance's stream as a cudaStream_t; nullptr on the CPU.
+  void* stream_handle() const;
+
+  // Makes the placement's stream the current one for its lifetime, so copies
+  // in, the forward pass and copies out all go on it (on the CPU: nothing).
+  class Guard {
+   public:
+    explicit Guard(const Placement& placement);
+
+   private:
+#ifdef INFERD_WITH_CUDA
+    std::optional<c10::cuda::CUDAStreamGuard> guard_;
+#endif
+  };
+
+ private:
+  c10::Device device_;
+#ifdef INFERD_WITH_CUDA
+  std::optional<c10::cuda::CUDAStream> stream_;
+#endif
+};
 
 // KIND_GPU where this build has CUDA and a GPU is present, else KIND_CPU.
 inference::ModelInstanceGroup::Kind DefaultAutoKind();

@@ -1,13 +1,8 @@
 #include "model_store/backends/torchscript_model.h"
 
 #include <torch/script.h>
-#ifdef INFERD_WITH_CUDA
-#include <c10/cuda/CUDAGuard.h>
-#include <c10/cuda/CUDAStream.h>
-#endif
 
 #include <exception>
-#include <optional>
 #include <utility>
 #include <vector>
 
@@ -21,14 +16,10 @@
 namespace inferd::torch_backend {
 namespace {
 
-// One execution instance: its own copy of the module, on its device, and on
-// a GPU its own CUDA stream.
+// One execution instance: its own copy of the module, where it runs.
 struct Instance {
   torch::jit::Module module;
-  c10::Device device = c10::Device(c10::kCPU);
-#ifdef INFERD_WITH_CUDA
-  std::optional<c10::cuda::CUDAStream> stream = std::nullopt;
-#endif
+  Placement place;
 };
 
 class TorchScriptModel final : public Model {
@@ -51,16 +42,12 @@ class TorchScriptModel final : public Model {
     Instance& target = instances_[instance];
     try {
       c10::InferenceMode inference_mode;
-#ifdef INFERD_WITH_CUDA
-      // Copies in, the forward pass and copies out all go on this instance's
-      // stream; the blocking copy out waits for this stream alone.
-      std::optional<c10::cuda::CUDAStreamGuard> on_stream;
-      if (target.stream) on_stream.emplace(*target.stream);
-#endif
+      // The blocking copy out waits for this instance's stream alone.
+      Placement::Guard on_stream(target.place);
       std::vector<c10::IValue> args(input_positions_.size());
       for (size_t i = 0; i < inputs.size(); ++i) {
         args[input_positions_[i]] =
-            WrapInput(inputs[i], input_types_[i], target.device);
+            WrapInput(inputs[i], input_types_[i], target.place.device());
       }
       c10::IValue result = target.module.forward(std::move(args));
       return CollectOutputs(result);
@@ -168,9 +155,9 @@ std::string LoadFailure(const std::string& file, const std::string& cause) {
   if (absl::StrContains(cause, "Unknown builtin op") ||
       absl::StrContains(cause, "Unknown type name") ||
       absl::StrContains(cause, "unknown builtin op")) {
-    return absl::StrCat(file, " uses operators this LibTorch (", TorchVersion(),
-                        ") lacks; export it with the same PyTorch version: ",
-                        cause);
+    return absl::StrCat(
+        file, " uses operators this LibTorch (", TorchVersion(),
+        ") lacks; export it with the same PyTorch version: ", cause);
   }
   return absl::StrCat(file, ": not a loadable TorchScript archive: ", cause);
 }
@@ -202,14 +189,7 @@ absl::StatusOr<std::vector<Instance>> LoadInstances(
   for (const c10::Device& device : *devices) {
     absl::StatusOr<torch::jit::Module> module = LoadModule(path, device);
     if (!module.ok()) return module.status();
-    Instance instance{std::move(*module), device};
-#ifdef INFERD_WITH_CUDA
-    if (device.is_cuda()) {
-      instance.stream = c10::cuda::getStreamFromPool(/*isHighPriority=*/false,
-                                                     device.index());
-    }
-#endif
-    instances.push_back(std::move(instance));
+    instances.push_back(Instance{std::move(*module), Placement(device)});
   }
   return instances;
 }

@@ -1,20 +1,16 @@
 // TorchModelLoader on real TorchScript archives written by
 // tests/make_test_models.sh (the `make_test_models` CTest fixture).
 
-#include "model_store/backends/torch_loader.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <random>
-#include <sstream>
 
+#include "model_store/backends/torch_loader.h"
 #include "model_store/model_config.h"
 #include "model_store/model_repository.h"
 #include "model_store/servable_model.h"
+#include "model_store/test_util.h"
 #include "model_store/warm_up.h"
 
 namespace inferd {
@@ -22,37 +18,11 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string Models() {
-  const char* root = std::getenv("INFERD_TEST_MODELS");
-  return root == nullptr ? "" : std::string(root);
-}
+using testing::FloatTensor;
+using testing::LoadTestConfig;
+using testing::ReadFloats;
 
-std::vector<float> ReadFloats(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  const std::string bytes = s.str();
-  std::vector<float> values(bytes.size() / 4);
-  std::memcpy(values.data(), bytes.data(), values.size() * 4);
-  return values;
-}
-
-inference::ModelConfig LoadConfig(const std::string& repo,
-                                  const std::string& name) {
-  auto parsed = ReadModelConfig(repo + "/" + name + "/config.pbtxt", name);
-  EXPECT_TRUE(parsed.ok()) << parsed.status();
-  return parsed.ok() ? parsed->config : inference::ModelConfig();
-}
-
-Tensor FloatTensor(const std::vector<float>& values,
-                   std::vector<int64_t> shape) {
-  Tensor t;
-  t.dtype = inference::TYPE_FP32;
-  t.shape = std::move(shape);
-  t.data = reinterpret_cast<const char*>(values.data());
-  t.byte_size = values.size() * 4;
-  return t;
-}
+std::string Models() { return testing::TestModels(""); }
 
 // Counts how the wrapped model is called: batches and their rows.
 class CountingModel : public Model {
@@ -82,7 +52,7 @@ class TorchModelTest : public ::testing::Test {
 };
 
 TEST_F(TorchModelTest, IrisReproducesTheTrainingScriptsOutputs) {
-  inference::ModelConfig config = LoadConfig(good_, "iris");
+  inference::ModelConfig config = LoadTestConfig(good_, "iris");
   auto model = loader_.Load(config, good_ + "/iris/1");
   ASSERT_TRUE(model.ok()) << model.status();
   std::vector<float> features =
@@ -107,7 +77,7 @@ TEST_F(TorchModelTest, IrisReproducesTheTrainingScriptsOutputs) {
 }
 
 TEST_F(TorchModelTest, BatchedExecutionEqualsRequestsRunOneByOne) {
-  inference::ModelConfig config = LoadConfig(good_, "mlp");
+  inference::ModelConfig config = LoadTestConfig(good_, "mlp");
   auto loaded = loader_.Load(config, good_ + "/mlp/1");
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   auto counting = std::make_unique<CountingModel>(std::move(*loaded));
@@ -166,7 +136,7 @@ TEST_F(TorchModelTest, BatchedExecutionEqualsRequestsRunOneByOne) {
 }
 
 TEST_F(TorchModelTest, ModelThatThrowsBecomesInternalWithTheCause) {
-  inference::ModelConfig config = LoadConfig(good_, "thrower");
+  inference::ModelConfig config = LoadTestConfig(good_, "thrower");
   auto model = loader_.Load(config, good_ + "/thrower/1");
   ASSERT_TRUE(model.ok()) << model.status();
   std::vector<float> bad = {-1, 0};
@@ -180,7 +150,7 @@ TEST_F(TorchModelTest, ModelThatThrowsBecomesInternalWithTheCause) {
 }
 
 TEST_F(TorchModelTest, EachInstanceRunsItsOwnCopy) {
-  inference::ModelConfig config = LoadConfig(good_, "thrower");
+  inference::ModelConfig config = LoadTestConfig(good_, "thrower");
   config.mutable_instance_group(0)->set_count(3);
   auto model = loader_.Load(config, good_ + "/thrower/1");
   ASSERT_TRUE(model.ok()) << model.status();
@@ -194,7 +164,7 @@ TEST_F(TorchModelTest, EachInstanceRunsItsOwnCopy) {
 
 TEST_F(TorchModelTest, GpuInstanceGroupWithoutCudaIsRefusedClearly) {
   if (TorchHasCuda()) GTEST_SKIP() << "this machine has CUDA";
-  inference::ModelConfig config = LoadConfig(good_, "thrower");
+  inference::ModelConfig config = LoadTestConfig(good_, "thrower");
   config.mutable_instance_group(0)->set_kind(
       inference::ModelInstanceGroup::KIND_GPU);
   auto model = loader_.Load(config, good_ + "/thrower/1");
@@ -205,7 +175,7 @@ TEST_F(TorchModelTest, GpuInstanceGroupWithoutCudaIsRefusedClearly) {
 
 TEST_F(TorchModelTest, AutoInstanceGroupFallsBackToCpuWithoutCuda) {
   if (TorchHasCuda()) GTEST_SKIP() << "this machine has CUDA";
-  inference::ModelConfig config = LoadConfig(good_, "thrower");
+  inference::ModelConfig config = LoadTestConfig(good_, "thrower");
   config.mutable_instance_group(0)->set_kind(
       inference::ModelInstanceGroup::KIND_AUTO);
   config.mutable_instance_group(0)->set_count(2);
@@ -216,20 +186,20 @@ TEST_F(TorchModelTest, AutoInstanceGroupFallsBackToCpuWithoutCuda) {
 
 TEST_F(TorchModelTest, LoadErrorsNameTheProblem) {
   const std::string broken = Models() + "/broken";
-  inference::ModelConfig config = LoadConfig(broken, "broken_archive");
+  inference::ModelConfig config = LoadTestConfig(broken, "broken_archive");
   auto model = loader_.Load(config, broken + "/broken_archive/1");
   EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(model.status().message(),
               HasSubstr("not a loadable TorchScript archive"));
 
-  config = LoadConfig(broken, "broken_input_name");
+  config = LoadTestConfig(broken, "broken_input_name");
   model = loader_.Load(config, broken + "/broken_input_name/1");
   EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(model.status().message(),
               HasSubstr("input[0].name: \"features\" matches no argument of "
                         "the model's forward(x)"));
 
-  config = LoadConfig(broken, "broken_shape");
+  config = LoadTestConfig(broken, "broken_shape");
   model = loader_.Load(config, broken + "/broken_shape/1");
   ASSERT_TRUE(model.ok());  // loads, but contradicts its config:
   absl::Status warm = WarmUp(config, model->get());
@@ -239,7 +209,7 @@ TEST_F(TorchModelTest, LoadErrorsNameTheProblem) {
 }
 
 TEST_F(TorchModelTest, MissingModelFileIsReported) {
-  inference::ModelConfig config = LoadConfig(good_, "iris");
+  inference::ModelConfig config = LoadTestConfig(good_, "iris");
   auto model = loader_.Load(config, good_ + "/iris/999");
   EXPECT_FALSE(model.ok());
   EXPECT_THAT(model.status().message(), HasSubstr("iris/999/model.pt"));
