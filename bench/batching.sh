@@ -8,6 +8,7 @@
 #   bench/batching.sh                         # sweep 1..128, 10 s per level
 #   CONCURRENCY=64 DURATION=5 bench/batching.sh --intra-op-threads=2
 #   SERVER_CPUS=1 CLIENT_CPUS=0 bench/batching.sh   # pin with taskset
+#   MODELS=mlp,mlp_aoti bench/batching.sh     # also the .pt2 package
 #
 # Arguments are passed to inferd.
 set -euo pipefail
@@ -21,7 +22,11 @@ models=$(mktemp -d)
 log="$models/inferd.log"
 mkdir -p "$out"
 
-"$root/.venv/bin/python" "$root/examples/mlp/export.py" --repository "$models" >/dev/null
+bench_models=${MODELS:-mlp,mlp_nobatch}
+formats=torchscript
+[[ ",$bench_models," == *,mlp_aoti,* ]] && formats=torchscript,aoti
+"$root/.venv/bin/python" "$root/examples/mlp/export.py" --repository "$models" \
+  --formats "$formats" >/dev/null 2>&1
 pin_server=(); pin_client=()
 [[ -n "${SERVER_CPUS:-}" ]] && pin_server=(taskset -c "$SERVER_CPUS")
 [[ -n "${CLIENT_CPUS:-}" ]] && pin_client=(taskset -c "$CLIENT_CPUS")
@@ -41,7 +46,7 @@ done
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "# inferd $* ; server cpus: ${SERVER_CPUS:-any}; client cpus: ${CLIENT_CPUS:-any}"
-for model in mlp mlp_nobatch; do
+for model in ${bench_models//,/ }; do
   "${pin_client[@]}" "$bin/inferd-bench" --server="127.0.0.1:$port" \
     --model="$model" --label="$model" --concurrency="$concurrency" \
     --duration="$duration" --warmup="$warmup" --csv="$out/batching-$model.csv"

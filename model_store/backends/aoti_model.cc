@@ -62,6 +62,7 @@ class AotiModel final : public AotiProbeTarget {
       int instance, const std::vector<Tensor>& inputs) override {
     Instance& target = instances_[instance];
     try {
+      UseIntraOpThreads();
       c10::InferenceMode inference_mode;
       Placement::Guard on_stream(target.place);
       std::vector<at::Tensor> args(input_positions_.size());

@@ -1,5 +1,6 @@
 #include "model_store/backends/torch_common.h"
 
+#include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 #include <torch/cuda.h>
 
@@ -202,6 +203,8 @@ absl::StatusOr<std::vector<c10::Device>> ResolveDevices(
   if (devices.empty()) devices.emplace_back(c10::kCPU);
   return devices;
 }
+
+void UseIntraOpThreads() { at::init_num_threads(); }
 
 void ApplyThreadParameters(const inference::ModelConfig& config) {
   const auto& params = config.parameters();

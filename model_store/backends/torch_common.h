@@ -103,6 +103,13 @@ class Placement {
 // KIND_GPU where this build has CUDA and a GPU is present, else KIND_CPU.
 inference::ModelInstanceGroup::Kind DefaultAutoKind();
 
+// Gives the calling thread LibTorch's configured intra-op thread count. The
+// count is an OpenMP setting of each thread: at::set_num_threads changes only
+// the caller's, and a thread LibTorch did not start (a batch worker) would
+// otherwise run OpenMP and MKL with one thread per core, whatever
+// --intra-op-threads says. Cheap; call it before every forward pass.
+void UseIntraOpThreads();
+
 // Applies the config's INTRA_OP_THREAD_COUNT / INTER_OP_THREAD_COUNT
 // parameters (Triton's names) to LibTorch's process-wide pools.
 void ApplyThreadParameters(const inference::ModelConfig& config);

@@ -1,6 +1,7 @@
 #include "model_store/backends/torch_loader.h"
 
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 #include <torch/csrc/jit/passes/tensorexpr_fuser.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
@@ -43,6 +44,15 @@ void ConfigureTorchThreads(int intra_op, int inter_op) {
                  torch_backend::ErrorText(e));
     }
   }
+}
+
+int OpenMpThreadsOfThisThread() {
+  // The OpenMP runtime LibTorch loaded (the wheel bundles its own libgomp);
+  // looked up, not linked, so inferd adds no second one.
+  using MaxThreads = int (*)();
+  static const auto max_threads =
+      reinterpret_cast<MaxThreads>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
+  return max_threads != nullptr ? max_threads() : -1;
 }
 
 bool TorchHasCuda() { return torch::cuda::is_available(); }

@@ -39,6 +39,12 @@ class TorchModelLoader final : public ModelLoader {
 // inter-op pool can only be sized once, before any model runs.
 void ConfigureTorchThreads(int intra_op, int inter_op);
 
+// OpenMP's thread count for the calling thread's next parallel region, as
+// LibTorch's kernels and MKL would use it (the setting is per thread; see
+// UseIntraOpThreads in torch_common.h); -1 when LibTorch has no OpenMP.
+// Unlike at::get_num_threads(), asking does not change it.
+int OpenMpThreadsOfThisThread();
+
 // Whether this LibTorch build can run on CUDA devices here.
 bool TorchHasCuda();
 

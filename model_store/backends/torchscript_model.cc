@@ -41,6 +41,7 @@ class TorchScriptModel final : public Model {
       int instance, const std::vector<Tensor>& inputs) override {
     Instance& target = instances_[instance];
     try {
+      UseIntraOpThreads();
       c10::InferenceMode inference_mode;
       // The blocking copy out waits for this instance's stream alone.
       Placement::Guard on_stream(target.place);

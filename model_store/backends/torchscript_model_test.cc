@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <thread>
 
 #include "model_store/backends/torch_loader.h"
 #include "model_store/model_config.h"
@@ -160,6 +161,27 @@ TEST_F(TorchModelTest, EachInstanceRunsItsOwnCopy) {
     auto outputs = (*model)->Execute(instance, {FloatTensor(x, {1, 2})});
     ASSERT_TRUE(outputs.ok()) << instance;
   }
+}
+
+TEST_F(TorchModelTest, WorkerThreadsRunWithTheConfiguredIntraOpThreads) {
+  auto model = loader_.Load(LoadTestConfig(Models() + "/good", "mlp"),
+                            Models() + "/good/mlp/1");
+  ASSERT_TRUE(model.ok()) << model.status();
+  ConfigureTorchThreads(1, 0);
+  // A thread LibTorch did not start, as a batch worker is, begins with
+  // OpenMP's default: one thread per core.
+  int before = 0, during = 0;
+  std::thread worker([&] {
+    before = OpenMpThreadsOfThisThread();
+    std::vector<float> x(256, 0.5f);
+    ASSERT_TRUE((*model)->Execute(0, {FloatTensor(x, {1, 256})}).ok());
+    during = OpenMpThreadsOfThisThread();
+  });
+  worker.join();
+  if (before == -1) GTEST_SKIP() << "this LibTorch does not use OpenMP";
+  if (before == 1) GTEST_SKIP() << "one core: OpenMP's default is already 1";
+  EXPECT_EQ(during, 1) << "the forward pass ran with " << before
+                       << " intra-op threads";
 }
 
 TEST_F(TorchModelTest, GpuInstanceGroupWithoutCudaIsRefusedClearly) {
