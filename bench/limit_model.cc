@@ -17,7 +17,9 @@ namespace {
 
 // The directory of the highest numbered version under `model_dir`.
 absl::StatusOr<std::string> HighestVersionDir(const std::string& model_dir) {
-  const std::map<int64_t, std::string> versions = ScanVersions(model_dir);
+  absl::StatusOr<ModelDirScan> scan = ScanModelDir(model_dir);
+  if (!scan.ok()) return scan.status();
+  const std::map<int64_t, FileSet>& versions = scan->versions;
   if (versions.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(model_dir, ": no version directory (expected ", model_dir,

@@ -19,6 +19,14 @@ std::string WireName(inference::DataType type);
 // Parses a KServe v2 wire name; TYPE_INVALID when unknown.
 inference::DataType FromWireName(absl::string_view name);
 
+// The value of LibTorch's c10::ScalarType for `type` (kFloat = 6, ...; the
+// dtype codes of its stable C ABI), or -1 when LibTorch models cannot compute
+// with it (UINT16/32/64 have no full tensor support; STRING).
+int TorchTypeCode(inference::DataType type);
+
+// The config type of a c10::ScalarType value; TYPE_INVALID when none.
+inference::DataType FromTorchTypeCode(int code);
+
 // The config spelling, e.g. "TYPE_FP32", for messages.
 std::string ConfigName(inference::DataType type);
 

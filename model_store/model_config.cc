@@ -10,6 +10,7 @@
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "model_store/data_type.h"
+#include "model_store/scheduler_options.h"
 
 namespace inferd {
 namespace {
@@ -53,6 +54,12 @@ absl::Status ValidateTensor(
     return absl::InvalidArgumentError(
         absl::StrCat(where, ".data_type: ", ConfigName(data_type),
                      " is not supported; expected a numeric or boolean type"));
+  }
+  if (TorchTypeCode(data_type) < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ".data_type: ", ConfigName(data_type),
+        " is not supported: LibTorch models cannot compute with unsigned "
+        "16-, 32- or 64-bit tensors; use TYPE_INT32 or TYPE_INT64"));
   }
   for (int64_t dim : dims) {
     if (dim != -1 && dim < 1) {
@@ -194,8 +201,10 @@ absl::Status ValidateModelConfig(absl::string_view directory_name,
         "\" must match the model's directory name \"", directory_name, "\""));
   }
   // Triton's PyTorch backend: backend "pytorch" with platform
-  // "pytorch_libtorch" (TorchScript), "torch_aoti" (.pt2) or none (TorchScript).
-  const bool pytorch = config->backend().empty() || config->backend() == "pytorch";
+  // "pytorch_libtorch" (TorchScript), "torch_aoti" (.pt2) or none
+  // (TorchScript).
+  const bool pytorch =
+      config->backend().empty() || config->backend() == "pytorch";
   if (config->platform().empty()) config->set_platform("pytorch_libtorch");
   if (!pytorch || !(config->platform() == "pytorch_libtorch" ||
                     config->platform() == "torch_aoti")) {
@@ -222,31 +231,6 @@ absl::StatusOr<ParsedConfig> ReadModelConfig(const std::string& path,
         absl::StrCat(path, ": ", valid.message()));
   }
   return parsed;
-}
-
-batching::BatchSchedulerOptions SchedulerOptionsFromConfig(
-    const inference::ModelConfig& config, absl::string_view display_name) {
-  batching::BatchSchedulerOptions options;
-  options.name = std::string(display_name);
-  options.policy.max_batch_size = std::max<int64_t>(1, config.max_batch_size());
-  options.num_workers = 0;
-  for (const auto& group : config.instance_group()) {
-    options.num_workers += std::max(1, group.count());
-  }
-  options.num_workers = std::max(1, options.num_workers);
-  if (!config.has_dynamic_batching()) return options;
-  const auto& dynamic = config.dynamic_batching();
-  options.policy.dynamic_batching = true;
-  options.policy.preferred_batch_sizes.assign(
-      dynamic.preferred_batch_size().begin(),
-      dynamic.preferred_batch_size().end());
-  options.policy.max_queue_delay =
-      absl::Microseconds(dynamic.max_queue_delay_microseconds());
-  const auto& queue = dynamic.default_queue_policy();
-  options.max_queue_size = queue.max_queue_size();
-  options.queue_timeout =
-      absl::Microseconds(queue.default_timeout_microseconds());
-  return options;
 }
 
 absl::StatusOr<std::vector<std::string>> ReadLabels(const std::string& path) {

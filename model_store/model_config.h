@@ -7,7 +7,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "batching/batch_scheduler.h"
 #include "proto/model_config.pb.h"
 
 namespace inferd {
@@ -32,10 +31,6 @@ absl::Status ValidateModelConfig(absl::string_view directory_name,
 // Reads a config.pbtxt file, parses and validates it.
 absl::StatusOr<ParsedConfig> ReadModelConfig(const std::string& path,
                                              absl::string_view directory_name);
-
-// The batching options a validated config asks for.
-batching::BatchSchedulerOptions SchedulerOptionsFromConfig(
-    const inference::ModelConfig& config, absl::string_view display_name);
 
 // Reads a labels file: one label per line, trailing '\r' removed.
 absl::StatusOr<std::vector<std::string>> ReadLabels(const std::string& path);

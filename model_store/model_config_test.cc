@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "model_store/scheduler_options.h"
 
 namespace inferd {
 namespace {

@@ -2,56 +2,80 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <iterator>
 #include <set>
 #include <system_error>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
-#include "model_store/data_type.h"
 #include "model_store/model_config.h"
-#include "model_store/output_encoding.h"
 #include "model_store/repository_scan.h"
-#include "model_store/validation_gate.h"
-#include "model_store/version_policy.h"
-#include "model_store/warm_up.h"
+#include "model_store/version_loading.h"
 
 namespace inferd {
 namespace fs = std::filesystem;
+
+// Logs every state change and passes it on to the observer the options name.
+class ModelRepository::Relay final : public VersionObserver {
+ public:
+  explicit Relay(RepositoryObserver* next) : next_(next) {}
+
+  void OnVersionState(const std::string& model,
+                      const VersionStatus& status) override {
+    const std::string what =
+        absl::StrCat("model ", model, " version ", status.version);
+    switch (status.state) {
+      case VersionState::kLoading:
+        LogInfo(what, " LOADING");
+        break;
+      case VersionState::kReady:
+        LogInfo(what, " is READY");
+        break;
+      case VersionState::kFailed:
+        LogError(what, " FAILED: ", status.reason);
+        break;
+      case VersionState::kDraining:
+        LogInfo(what, " UNLOADING (draining): ", status.reason);
+        break;
+      case VersionState::kUnloaded:
+        LogInfo(what, " UNLOADED");
+        break;
+    }
+    if (next_ != nullptr) next_->OnVersionState(model, status);
+  }
+
+ private:
+  RepositoryObserver* const next_;
+};
+
 namespace {
 
-absl::StatusOr<std::vector<std::vector<std::string>>> LoadAllLabels(
-    const inference::ModelConfig& config, const std::string& model_dir) {
-  std::vector<std::vector<std::string>> labels(config.output_size());
-  for (int i = 0; i < config.output_size(); ++i) {
-    const std::string& file = config.output(i).label_filename();
-    if (file.empty()) continue;
-    absl::StatusOr<std::vector<std::string>> read =
-        ReadLabels(absl::StrCat(model_dir, "/", file));
-    if (!read.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "output[", i, "].label_filename: ", read.status().message()));
-    }
-    labels[i] = std::move(*read);
+// Hands a version's destruction to the unload thread when its last reference
+// drops, wherever that is (a gRPC thread finishing a call, the load thread
+// retiring it); then it is UNLOADED.
+struct UnloadWhenUnused {
+  std::shared_ptr<TaskRunner> unloader;
+  std::shared_ptr<VersionObserver> relay;  // the record's observer
+  std::shared_ptr<VersionRecord> record;
+
+  void operator()(ServableModel* servable) const {
+    unloader->Post([servable, record = record, relay = relay] {
+      delete servable;  // joins its (idle) workers, frees the model
+      // Only a retired version becomes UNLOADED; one that never served (a
+      // load discarded) or that served until shutdown ends as it was.
+      if (record->status().state == VersionState::kDraining) {
+        record->MarkUnloaded().IgnoreError();
+      }
+    });
   }
-  return labels;
+};
+
+std::string Withdrawn(int64_t version) {
+  return absl::StrCat("withdrawn: directory ", version, "/ is gone");
 }
 
 }  // namespace
-
-const char* VersionStateName(VersionState state) {
-  switch (state) {
-    case VersionState::kLoading:
-      return "LOADING";
-    case VersionState::kReady:
-      return "READY";
-    default:
-      return "UNAVAILABLE";
-  }
-}
 
 absl::StatusOr<std::unique_ptr<ModelRepository>> ModelRepository::Create(
     Options options, ModelLoader* loader) {
@@ -67,37 +91,50 @@ absl::StatusOr<std::unique_ptr<ModelRepository>> ModelRepository::Create(
   }
   std::unique_ptr<ModelRepository> repository(
       new ModelRepository(std::move(options), loader));
-  if (repository->options_.start_thread) {
+  const Options& o = repository->options_;
+  if (o.mode == ControlMode::kPoll && o.start_thread) {
     // The schedule starts now, not whenever the thread first runs.
-    const absl::Time first =
-        repository->options_.clock->Now() + repository->BackgroundPeriod();
-    repository->background_ =
-        std::thread(&ModelRepository::BackgroundLoop, repository.get(), first);
+    repository->poller_ =
+        std::thread(&ModelRepository::PollLoop, repository.get(),
+                    o.clock->Now() + o.poll_interval);
   }
   return repository;
 }
 
 ModelRepository::ModelRepository(Options options, ModelLoader* loader)
-    : options_(std::move(options)), loader_(loader) {}
+    : options_(std::move(options)),
+      loader_(loader),
+      relay_(std::make_shared<Relay>(options_.observer)),
+      unloader_(std::make_shared<TaskRunner>()) {}
 
 ModelRepository::~ModelRepository() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  if (background_.joinable()) background_.join();
+  if (poller_.joinable()) poller_.join();
+  std::vector<Retiring> retiring;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [name, entry] : models_) {
+      for (auto& [version, served] : entry.serving) {
+        retiring.push_back({std::move(served.servable), served.record,
+                            "unloaded: the server is shutting down"});
+      }
+      entry.serving.clear();
+    }
+  }
+  for (Retiring& r : retiring) {
+    r.record->MarkDraining(r.reason).IgnoreError();
+    r.servable.reset();
+  }
+  // Versions still held by a caller unload when it lets go; the unload thread
+  // lives until then.
 }
 
-absl::Duration ModelRepository::BackgroundPeriod() const {
-  // Outside poll mode the loop only frees drained versions.
-  return options_.mode == ControlMode::kPoll ? options_.poll_interval
-                                             : absl::Milliseconds(500);
-}
-
-void ModelRepository::BackgroundLoop(absl::Time next) {
-  // A fixed schedule (first + k * period), so a slow poll does not push the
-  // next one back.
-  const absl::Duration period = BackgroundPeriod();
+void ModelRepository::PollLoop(absl::Time next) {
+  // A fixed schedule (first + k * interval), so a slow poll does not push
+  // the next one back.
   while (true) {
     {
       absl::MutexLock lock(&mu_);
@@ -106,9 +143,8 @@ void ModelRepository::BackgroundLoop(absl::Time next) {
       options_.clock->AwaitWithDeadline(&mu_, absl::Condition(&stop), next);
       if (stopping_) return;
     }
-    next = std::max(next + period, options_.clock->Now());
-    if (options_.mode == ControlMode::kPoll) PollOnce();
-    Reap();
+    next = std::max(next + options_.poll_interval, options_.clock->Now());
+    PollOnce();
   }
 }
 
@@ -116,8 +152,14 @@ int ModelRepository::LoadAll() {
   int ready = 0;
   {
     absl::MutexLock load_lock(&load_mu_);
-    for (const std::string& name : ListModelDirs(options_.root)) {
-      if (SyncModel(name, /*require_stable=*/false).ok()) ++ready;
+    absl::StatusOr<std::vector<std::string>> names =
+        ListModelDirs(options_.root);
+    if (!names.ok()) LogError("model repository: ", names.status().message());
+    for (const std::string& name : names.value_or(std::vector<std::string>{})) {
+      if (SyncModel(name, {/*require_stable=*/false, /*retry_failed=*/true})
+              .ok()) {
+        ++ready;
+      }
     }
   }
   absl::MutexLock lock(&mu_);
@@ -127,327 +169,384 @@ int ModelRepository::LoadAll() {
 
 absl::Status ModelRepository::LoadModel(const std::string& name) {
   absl::MutexLock load_lock(&load_mu_);
-  return SyncModel(name, /*require_stable=*/false);
+  return SyncModel(name, {/*require_stable=*/false, /*retry_failed=*/true});
 }
 
 void ModelRepository::PollOnce() {
-  absl::MutexLock load_lock(&load_mu_);
-  const std::vector<std::string> on_disk = ListModelDirs(options_.root);
-  for (const std::string& name : on_disk) {
-    SyncModel(name, /*require_stable=*/true).IgnoreError();
-  }
-  std::vector<std::string> gone;
   {
-    absl::MutexLock lock(&mu_);
-    for (const auto& [name, entry] : models_) {
-      if (!std::binary_search(on_disk.begin(), on_disk.end(), name)) {
-        gone.push_back(name);
+    absl::MutexLock load_lock(&load_mu_);
+    absl::StatusOr<std::vector<std::string>> names =
+        ListModelDirs(options_.root);
+    if (!names.ok()) {
+      // Not an instruction to unload everything: what is loaded serves on.
+      const std::string fault = std::string(names.status().message());
+      if (fault != fault_) {
+        LogError("model repository ", fault,
+                 "; every loaded version keeps serving from memory");
+        fault_ = fault;
       }
+      std::vector<std::string> loaded;
+      {
+        absl::MutexLock lock(&mu_);
+        for (const auto& [name, entry] : models_) loaded.push_back(name);
+      }
+      for (const std::string& name : loaded) {
+        NoteProblem(name, absl::StrCat("the model repository ", fault,
+                                       "; serving the copy in memory"));
+      }
+    } else {
+      if (!fault_.empty()) {
+        LogInfo("model repository ", options_.root, " is readable again");
+        fault_.clear();
+      }
+      for (const std::string& name : *names) {
+        SyncModel(name, {/*require_stable=*/true, /*retry_failed=*/false})
+            .IgnoreError();
+      }
+      std::vector<std::string> gone;
+      {
+        absl::MutexLock lock(&mu_);
+        for (const auto& [name, entry] : models_) {
+          if (!std::binary_search(names->begin(), names->end(), name)) {
+            gone.push_back(name);
+          }
+        }
+      }
+      for (const std::string& name : gone) RemoveModel(name);
     }
   }
-  for (const std::string& name : gone) {
-    UnloadModel(name).IgnoreError();
-    last_scan_.erase(name);
-    absl::MutexLock lock(&mu_);
-    models_.erase(name);
-  }
-  absl::MutexLock lock(&mu_);
-  ++polls_;
-}
-
-uint64_t ModelRepository::polls() const {
-  absl::MutexLock lock(&mu_);
-  return polls_;
-}
-
-bool ModelRepository::AwaitPolls(uint64_t polls, absl::Duration timeout) const {
-  absl::MutexLock lock(&mu_);
-  auto done = [this, polls]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return polls_ >= polls;
-  };
-  return mu_.AwaitWithTimeout(absl::Condition(&done), timeout);
-}
-
-absl::Status ModelRepository::UnloadModel(const std::string& name) {
-  absl::Status result = UnloadQuietly(name);
-  if (result.ok()) NotifyChange();
-  return result;
-}
-
-absl::Status ModelRepository::UnloadQuietly(const std::string& name) {
-  absl::MutexLock lock(&mu_);
-  auto it = models_.find(name);
-  if (it == models_.end()) {
-    return absl::NotFoundError(absl::StrCat("unknown model \"", name, "\""));
-  }
-  Entry& entry = it->second;
-  for (auto& [version, servable] : entry.serving) {
-    retired_.push_back(std::move(servable));
-    entry.states[version] = {version, VersionState::kUnloaded, "unloaded"};
-    if (options_.metrics != nullptr) {
-      options_.metrics->ForVersion(name, absl::StrCat(version))
-          ->SetReady(false);
-    }
-    LogInfo("model ", name, " version ", version, " unloading (draining)");
-  }
-  entry.serving.clear();
-  entry.status.ready_versions.clear();
-  entry.wanted = false;
-  return absl::OkStatus();
-}
-
-int ModelRepository::Reap() {
-  std::vector<std::shared_ptr<ServableModel>> drained;
-  {
-    absl::MutexLock lock(&mu_);
-    auto still_used = [](const std::shared_ptr<ServableModel>& s) {
-      return s.use_count() > 1;
-    };
-    auto split =
-        std::stable_partition(retired_.begin(), retired_.end(), still_used);
-    drained.assign(std::make_move_iterator(split),
-                   std::make_move_iterator(retired_.end()));
-    retired_.erase(split, retired_.end());
-  }
-  for (const auto& servable : drained) {
-    LogInfo("model ", servable->config().name(), " version ",
-            servable->version(), " UNLOADED");
-  }
-  // Destroying them joins their (idle) workers and frees the model.
-  const int freed = static_cast<int>(drained.size());
-  drained.clear();
-  return freed;
-}
-
-void ModelRepository::SetState(const std::string& name, int64_t version,
-                               VersionState state, const std::string& reason) {
-  absl::MutexLock lock(&mu_);
-  Entry& entry = models_[name];
-  entry.status.name = name;
-  entry.states[version] = {version, state, reason};
-}
-
-absl::StatusOr<std::unique_ptr<ServableModel>> ModelRepository::LoadVersion(
-    const inference::ModelConfig& config, const std::string& model_dir,
-    int64_t version) const {
-  absl::StatusOr<std::vector<std::vector<std::string>>> labels =
-      LoadAllLabels(config, model_dir);
-  if (!labels.ok()) return labels.status();
-  const std::string version_dir = absl::StrCat(model_dir, "/", version);
-  absl::StatusOr<std::unique_ptr<Model>> model =
-      loader_->Load(config, version_dir);
-  if (!model.ok()) return model.status();
-  if (absl::Status s = WarmUp(config, model->get()); !s.ok()) return s;
-  if (absl::Status s = RunValidationGate(config, model->get(), version_dir);
-      !s.ok()) {
-    return s;
-  }
-  ServableModel::Options servable;
-  servable.config = config;
-  servable.version = version;
-  servable.labels = std::move(*labels);
-  servable.clock = options_.clock;
-  if (options_.metrics != nullptr) {
-    servable.metrics =
-        options_.metrics->ForVersion(config.name(), absl::StrCat(version));
-  }
-  return ServableModel::Create(std::move(servable), std::move(*model));
-}
-
-bool ModelRepository::Scan::Stable(int64_t version) const {
-  if (!require_stable) return true;
-  auto before = previous.find(version);
-  auto now = files.find(version);
-  return before != previous.end() && now != files.end() &&
-         before->second == now->second;
+  if (options_.observer != nullptr) options_.observer->OnPollDone();
 }
 
 absl::Status ModelRepository::SyncModel(const std::string& name,
-                                        bool require_stable) {
+                                        SyncMode mode) {
   const std::string model_dir = absl::StrCat(options_.root, "/", name);
-  std::error_code ec;
-  if (!fs::is_directory(model_dir, ec)) {
+  absl::StatusOr<ModelDirScan> scan = ScanModelDir(model_dir);
+  if (absl::IsNotFound(scan.status())) {
     return absl::NotFoundError(absl::StrCat("no model directory ", model_dir));
   }
-  // Two scans in a row must agree before a changed file set is trusted: a
-  // version still being copied in is not loaded half-written.
-  Scan scan;
-  scan.require_stable = require_stable;
-  scan.files = ScanVersions(model_dir);
-  scan.files[0] = TopLevelFingerprint(model_dir);  // config.pbtxt, labels
-  scan.previous = std::move(last_scan_[name]);
-  last_scan_[name] = scan.files;
-
-  Entry update;
+  if (!scan.ok()) {
+    const std::string problem = std::string(scan.status().message());
+    bool known = false;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = models_.find(name);
+      known = it != models_.end() && it->second.failure == problem;
+      if (it != models_.end()) it->second.failure = problem;
+    }
+    if (!known) LogError("model ", name, ": ", problem);
+    NoteProblem(name, absl::StrCat(problem, "; serving the copy in memory"));
+    return scan.status();
+  }
+  // Poll mode trusts only what two consecutive scans agree on.
+  const ModelDirScan previous = mode.require_stable ? last_scan_[name] : *scan;
+  last_scan_[name] = *scan;
   {
     absl::MutexLock lock(&mu_);
-    Entry& current = models_[name];
-    current.status.name = name;
-    current.wanted = true;
-    update = current;
+    Entry& entry = models_[name];
+    entry.wanted = true;
+    // Versions whose files are as they were loaded have no problem (any
+    // more).
+    for (auto& [version, served] : entry.serving) {
+      auto on_disk = scan->versions.find(version);
+      if (on_disk != scan->versions.end() && on_disk->second == served.files) {
+        served.record->SetProblem("").IgnoreError();
+      }
+    }
   }
-  const bool config_changed = update.config_fingerprint != scan.files[0];
-  if (config_changed && !scan.Stable(0)) return absl::OkStatus();  // wait
-  update.config_fingerprint = scan.files[0];
+  bool config_changed = false;
+  absl::Status config = RefreshConfig(name, scan->top_level, previous.top_level,
+                                      mode, &config_changed);
+  if (!config.ok()) {
+    NotifyChange();
+    return config;
+  }
+  absl::Status result = LoadPlanned(name, scan->versions, previous.versions,
+                                    mode, config_changed);
+  NotifyChange();
+  return result;
+}
 
-  absl::StatusOr<ParsedConfig> parsed =
-      ReadModelConfig(absl::StrCat(model_dir, "/config.pbtxt"), name);
+absl::Status ModelRepository::RefreshConfig(const std::string& name,
+                                            const FileSet& now,
+                                            const FileSet& before,
+                                            SyncMode mode, bool* changed) {
+  *changed = false;
+  {
+    absl::MutexLock lock(&mu_);
+    const Entry& entry = models_[name];
+    if (entry.config != nullptr && entry.config_files == now) {
+      return absl::OkStatus();
+    }
+    if (entry.config == nullptr && !entry.failure.empty() &&
+        entry.config_files == now) {
+      // The same broken config as last time.
+      return absl::InvalidArgumentError(entry.failure);
+    }
+  }
+  if (mode.require_stable && now != before) return absl::OkStatus();  // wait
+  const std::string path =
+      absl::StrCat(options_.root, "/", name, "/config.pbtxt");
+  absl::StatusOr<ParsedConfig> parsed = ReadModelConfig(path, name);
   if (!parsed.ok()) {
     if (options_.metrics != nullptr) {
       options_.metrics->CountLoad(name, "", false);
     }
     LogError("model ", name, " failed to load: ", parsed.status().message());
-    update.status.failure = std::string(parsed.status().message());
-    Publish(name, std::move(update));
+    absl::MutexLock lock(&mu_);
+    Entry& entry = models_[name];
+    entry.failure = std::string(parsed.status().message());
+    entry.config_files = now;  // not parsed again until it changes
     return parsed.status();
   }
   for (const std::string& field : parsed->ignored_fields) {
     LogWarning("model ", name, ": config.pbtxt ", field,
                " (not implemented by inferd; ignored)");
   }
-  update.status.config =
-      std::make_shared<const inference::ModelConfig>(parsed->config);
-  const absl::Status last_failure =
-      LoadSelected(name, model_dir, scan, config_changed, &update);
-  absl::Status result = absl::OkStatus();
-  if (update.serving.empty()) {
-    result = last_failure.ok() ? absl::NotFoundError(absl::StrCat(
-                                     model_dir,
-                                     ": no version directory selected by the "
-                                     "version_policy (e.g. 1/model.pt)"))
-                               : last_failure;
-  }
-  update.status.failure =
-      std::string(result.ok() ? last_failure.message() : result.message());
-  Publish(name, std::move(update));
-  return result;
+  absl::MutexLock lock(&mu_);
+  Entry& entry = models_[name];
+  *changed = entry.config != nullptr;
+  entry.config =
+      std::make_shared<const inference::ModelConfig>(std::move(parsed->config));
+  entry.config_files = now;
+  entry.failed.clear();  // a new config deserves a new try
+  entry.failure.clear();
+  return absl::OkStatus();
 }
 
-absl::Status ModelRepository::LoadSelected(const std::string& name,
-                                           const std::string& model_dir,
-                                           const Scan& scan,
-                                           bool config_changed, Entry* update) {
-  const inference::ModelConfig& config = *update->status.config;
-  // Candidates: stable versions, minus those known to fail as they are
-  // (polls leave a failed version alone; an explicit load retries it).
-  std::vector<int64_t> candidates;
+absl::Status ModelRepository::LoadPlanned(
+    const std::string& name, const std::map<int64_t, FileSet>& on_disk,
+    const std::map<int64_t, FileSet>& previous, SyncMode mode,
+    bool config_changed) {
+  std::map<int64_t, Served> loaded;
   std::set<int64_t> excluded;
-  for (const auto& [v, fingerprint] : scan.files) {
-    if (v == 0 || !scan.Stable(v)) continue;
-    candidates.push_back(v);
-    auto state = update->states.find(v);
-    if (scan.require_stable && !config_changed &&
-        state != update->states.end() &&
-        state->second.state == VersionState::kFailed &&
-        update->loaded_from[v] == fingerprint) {
-      excluded.insert(v);
-    }
-  }
-  std::map<int64_t, std::shared_ptr<ServableModel>> serving;
   absl::Status last_failure = absl::OkStatus();
-  // The policy applies to the versions that load: a version that fails makes
-  // room for the next one it would choose.
-  for (bool retry = true; retry;) {
-    retry = false;
-    std::vector<int64_t> usable;
-    for (int64_t v : candidates) {
-      if (!excluded.count(v)) usable.push_back(v);
-    }
-    for (int64_t v : SelectVersions(config.version_policy(), usable)) {
-      if (serving.count(v)) continue;
-      auto old = update->serving.find(v);
-      if (!config_changed && old != update->serving.end() &&
-          update->loaded_from[v] == scan.files.at(v)) {
-        serving[v] = old->second;  // unchanged: keep serving it
-        continue;
+  VersionPlan plan;
+  std::shared_ptr<const inference::ModelConfig> config;
+  while (true) {
+    VersionPlanInput in;
+    {
+      absl::MutexLock lock(&mu_);
+      const Entry& entry = models_[name];
+      if (entry.config == nullptr) return absl::OkStatus();  // waiting
+      config = entry.config;
+      for (const auto& [version, served] : entry.serving) {
+        in.serving[version] = served.files;
       }
-      absl::StatusOr<std::shared_ptr<ServableModel>> loaded =
-          LoadAndRecord(name, model_dir, v, scan.files.at(v), update);
-      if (!loaded.ok()) {
-        last_failure = loaded.status();
-        excluded.insert(v);
-        retry = true;
-        break;
-      }
-      serving[v] = std::move(*loaded);
+      in.failed = entry.failed;
     }
-  }
-  // Versions still being rewritten on disk keep serving as they were.
-  for (const auto& [v, servable] : update->serving) {
-    if (scan.files.count(v) && !scan.Stable(v) && !serving.count(v)) {
-      serving[v] = servable;
+    in.policy = config->version_policy();
+    in.on_disk = on_disk;
+    in.previous = previous;
+    in.require_stable = mode.require_stable;
+    in.retry_failed = mode.retry_failed;
+    in.config_changed = config_changed;
+    in.excluded = excluded;
+    // What this sync loaded already counts as serving, as it is.
+    for (const auto& [version, served] : loaded) {
+      in.serving[version] = served.files;
+      in.excluded.insert(version);
     }
+    plan = PlanVersions(in);
+    std::vector<int64_t> pending = plan.load;
+    pending.insert(pending.end(), plan.reload.begin(), plan.reload.end());
+    std::sort(pending.begin(), pending.end());
+    if (pending.empty()) break;
+    const int64_t version = pending.back();  // the newest first
+    absl::StatusOr<Served> served =
+        LoadOne(name, *config, version, on_disk.at(version));
+    excluded.insert(version);
+    if (!served.ok()) {
+      last_failure = served.status();
+      continue;
+    }
+    loaded[version] = std::move(*served);
   }
-  // Nothing new loaded: whatever was serving keeps serving.
-  if (!serving.empty() || last_failure.ok()) {
-    update->serving = std::move(serving);
+  std::vector<std::pair<int64_t, std::string>> retire;
+  for (int64_t version : plan.retire) {
+    retire.emplace_back(version,
+                        on_disk.count(version)
+                            ? "retired: the version_policy selects others"
+                            : Withdrawn(version));
   }
-  return last_failure;
+  Publish(name, std::move(loaded), retire, last_failure);
+  absl::MutexLock lock(&mu_);
+  Entry& entry = models_[name];
+  if (!entry.serving.empty()) return absl::OkStatus();
+  const absl::Status none =
+      last_failure.ok()
+          ? absl::NotFoundError(absl::StrCat(
+                options_.root, "/", name,
+                ": no version directory selected by the version_policy "
+                "(e.g. 1/model.pt)"))
+          : last_failure;
+  entry.failure = std::string(none.message());
+  return none;
 }
 
-absl::StatusOr<std::shared_ptr<ServableModel>> ModelRepository::LoadAndRecord(
-    const std::string& name, const std::string& model_dir, int64_t version,
-    const std::string& fingerprint, Entry* update) {
-  SetState(name, version, VersionState::kLoading, "");
-  LogInfo("model ", name, " version ", version, " LOADING");
+absl::StatusOr<ModelRepository::Served> ModelRepository::LoadOne(
+    const std::string& name, const inference::ModelConfig& config,
+    int64_t version, const FileSet& files) {
+  auto record = std::make_shared<VersionRecord>(name, version, relay_.get());
+  relay_->OnVersionState(name, record->status());
+  {
+    absl::MutexLock lock(&mu_);
+    models_[name].latest[version] = record;
+  }
+  VersionLoadContext context;
+  context.loader = loader_;
+  context.clock = options_.clock;
+  context.metrics = options_.metrics;
+  const std::string model_dir = absl::StrCat(options_.root, "/", name);
   absl::StatusOr<std::unique_ptr<ServableModel>> loaded =
-      LoadVersion(*update->status.config, model_dir, version);
-  update->loaded_from[version] = fingerprint;
+      LoadServable(context, config, model_dir, version);
   if (options_.metrics != nullptr) {
     options_.metrics->CountLoad(name, absl::StrCat(version), loaded.ok());
   }
-  if (!loaded.ok()) {
-    LogError("model ", name, " version ", version,
-             " FAILED: ", loaded.status().message());
-    update->states[version] = {version, VersionState::kFailed,
-                               std::string(loaded.status().message())};
-    SetState(name, version, VersionState::kFailed,
-             update->states[version].reason);
-    return loaded.status();
+  // A version withdrawn or rewritten while it loaded is not what was
+  // planned: whatever came of the load is dropped, and no failure is held
+  // against the files (they are not the ones that were loaded).
+  absl::StatusOr<FileSet> after =
+      FilesUnder(absl::StrCat(model_dir, "/", version));
+  std::string moved;
+  if (!after.ok() || after->empty()) {
+    moved = "withdrawn while it loaded: its directory is gone";
+  } else if (*after != files) {
+    moved =
+        "its files changed while it loaded; it loads again once they are "
+        "stable";
   }
-  update->states[version] = {version, VersionState::kReady, ""};
-  LogInfo("model ", name, " version ", version, " is READY");
-  return std::shared_ptr<ServableModel>(std::move(*loaded));
+  const bool ok = loaded.ok() && moved.empty();
+  if (!ok) {
+    const std::string reason =
+        !moved.empty() ? moved : std::string(loaded.status().message());
+    record->MarkFailed(reason).IgnoreError();
+    absl::MutexLock lock(&mu_);
+    Entry& entry = models_[name];
+    if (moved.empty()) entry.failed[version] = files;
+    auto serving = entry.serving.find(version);
+    if (serving != entry.serving.end()) {
+      // A reload that failed: the copy loaded before serves on, and the
+      // index shows it, with the problem.
+      serving->second.record
+          ->SetProblem(
+              absl::StrCat("its files changed and could not be loaded again (",
+                           reason, "); serving the copy loaded before"))
+          .IgnoreError();
+      entry.latest[version] = serving->second.record;
+    }
+    return moved.empty() ? loaded.status() : absl::AbortedError(reason);
+  }
+  std::shared_ptr<ServableModel> servable(
+      loaded->release(), UnloadWhenUnused{unloader_, relay_, record});
+  return Served{std::move(servable), std::move(record), files};
 }
 
-void ModelRepository::Publish(const std::string& name, Entry update) {
-  PublishQuietly(name, std::move(update));
+void ModelRepository::Publish(
+    const std::string& name, std::map<int64_t, Served> loaded,
+    const std::vector<std::pair<int64_t, std::string>>& retire,
+    const absl::Status& last_failure) {
+  std::vector<std::shared_ptr<VersionRecord>> ready;
+  std::vector<Retiring> retiring;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry& entry = models_[name];
+    for (auto& [version, served] : loaded) {
+      auto old = entry.serving.find(version);
+      if (old != entry.serving.end()) {
+        retiring.push_back({std::move(old->second.servable), old->second.record,
+                            "replaced by a new load of the same version"});
+      }
+      ready.push_back(served.record);
+      entry.latest[version] = served.record;
+      entry.serving[version] = std::move(served);
+    }
+    for (const auto& [version, reason] : retire) {
+      auto old = entry.serving.find(version);
+      if (old == entry.serving.end()) continue;
+      retiring.push_back(
+          {std::move(old->second.servable), old->second.record, reason});
+      entry.serving.erase(old);
+    }
+    entry.failure = std::string(last_failure.message());
+  }
+  // New versions serve from here on; the ones they replace take no new
+  // requests from here on, finish theirs, and unload when the last is done.
+  for (const auto& record : ready) {
+    record->MarkReady().IgnoreError();
+    if (options_.metrics != nullptr) {
+      options_.metrics->ForVersion(name, absl::StrCat(record->version()))
+          ->SetReady(true);
+    }
+  }
+  FinishRetiring(name, std::move(retiring));
+}
+
+void ModelRepository::FinishRetiring(const std::string& name,
+                                     std::vector<Retiring> retiring) {
+  for (Retiring& r : retiring) {
+    r.record->MarkDraining(r.reason).IgnoreError();
+    if (options_.metrics != nullptr) {
+      absl::MutexLock lock(&mu_);
+      auto entry = models_.find(name);
+      const bool still_served =
+          entry != models_.end() &&
+          entry->second.serving.count(r.record->version()) > 0;
+      if (!still_served) {
+        options_.metrics->ForVersion(name, absl::StrCat(r.record->version()))
+            ->SetReady(false);
+      }
+    }
+    r.servable.reset();
+  }
+}
+
+void ModelRepository::NoteProblem(const std::string& name,
+                                  const std::string& problem) {
+  absl::MutexLock lock(&mu_);
+  auto entry = models_.find(name);
+  if (entry == models_.end()) return;
+  for (auto& [version, served] : entry->second.serving) {
+    served.record->SetProblem(problem).IgnoreError();
+  }
+}
+
+void ModelRepository::RemoveModel(const std::string& name) {
+  std::vector<Retiring> retiring;
+  {
+    absl::MutexLock lock(&mu_);
+    auto entry = models_.find(name);
+    if (entry == models_.end()) return;
+    for (auto& [version, served] : entry->second.serving) {
+      retiring.push_back({std::move(served.servable), served.record,
+                          "withdrawn: the model's directory is gone"});
+    }
+    models_.erase(entry);
+  }
+  last_scan_.erase(name);
+  FinishRetiring(name, std::move(retiring));
   NotifyChange();
 }
 
-void ModelRepository::PublishQuietly(const std::string& name, Entry update) {
-  absl::MutexLock lock(&mu_);
-  Entry& slot = models_[name];
-  for (auto& [version, servable] : slot.serving) {
-    if (update.serving.count(version) && update.serving[version] == servable) {
-      continue;
+absl::Status ModelRepository::UnloadModel(const std::string& name) {
+  absl::MutexLock load_lock(&load_mu_);
+  std::vector<Retiring> retiring;
+  {
+    absl::MutexLock lock(&mu_);
+    auto entry = models_.find(name);
+    if (entry == models_.end()) {
+      return absl::NotFoundError(absl::StrCat("unknown model \"", name, "\""));
     }
-    // Retired: no new requests reach it; it drains and Reap() frees it.
-    retired_.push_back(servable);
-    if (!update.states.count(version) ||
-        update.states[version].state == VersionState::kReady) {
-      update.states[version] = {version, VersionState::kUnloaded,
-                                "retired: replaced or no longer selected"};
+    for (auto& [version, served] : entry->second.serving) {
+      retiring.push_back(
+          {std::move(served.servable), served.record, "unloaded"});
     }
-    if (options_.metrics != nullptr && !update.serving.count(version)) {
-      options_.metrics->ForVersion(name, absl::StrCat(version))
-          ->SetReady(false);
-    }
-    LogInfo("model ", name, " version ", version, " retiring (draining)");
+    entry->second.serving.clear();
+    entry->second.wanted = false;
   }
-  update.status.ready_versions.clear();
-  for (const auto& [version, servable] : update.serving) {
-    update.status.ready_versions.push_back(version);
-    if (options_.metrics != nullptr) {
-      options_.metrics->ForVersion(name, absl::StrCat(version))->SetReady(true);
-    }
-  }
-  update.status.versions.clear();
-  for (const auto& [version, state] : update.states) {
-    update.status.versions.push_back(state);
-  }
-  update.wanted = true;
-  slot = std::move(update);
+  FinishRetiring(name, std::move(retiring));
+  NotifyChange();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::shared_ptr<ServableModel>> ModelRepository::Get(
@@ -464,17 +563,17 @@ absl::StatusOr<std::shared_ptr<ServableModel>> ModelRepository::Get(
   }
   const Entry& entry = it->second;
   if (entry.serving.empty()) {
-    return absl::UnavailableError(absl::StrCat(
-        "model \"", name, "\" has no ready version",
-        entry.status.failure.empty() ? "" : ": ", entry.status.failure));
+    return absl::UnavailableError(
+        absl::StrCat("model \"", name, "\" has no ready version",
+                     entry.failure.empty() ? "" : ": ", entry.failure));
   }
-  if (wanted == -1) return entry.serving.rbegin()->second;
+  if (wanted == -1) return entry.serving.rbegin()->second.servable;
   auto v = entry.serving.find(wanted);
   if (v == entry.serving.end()) {
     return absl::NotFoundError(
         absl::StrCat("model \"", name, "\" has no ready version ", version));
   }
-  return v->second;
+  return v->second.servable;
 }
 
 bool ModelRepository::Contains(const std::string& name) const {
@@ -486,10 +585,15 @@ std::vector<ModelStatus> ModelRepository::List() const {
   absl::MutexLock lock(&mu_);
   std::vector<ModelStatus> result;
   for (const auto& [name, entry] : models_) {
-    ModelStatus status = entry.status;
-    status.versions.clear();
-    for (const auto& [version, state] : entry.states) {
-      status.versions.push_back(state);
+    ModelStatus status;
+    status.name = name;
+    status.config = entry.config;
+    status.failure = entry.failure;
+    for (const auto& [version, served] : entry.serving) {
+      status.ready_versions.push_back(version);
+    }
+    for (const auto& [version, record] : entry.latest) {
+      status.versions.push_back(record->status());
     }
     result.push_back(std::move(status));
   }
@@ -518,32 +622,6 @@ bool ModelRepository::AllReady() const {
     if (entry.wanted && entry.serving.empty()) return false;
   }
   return true;
-}
-
-bool ModelRepository::AwaitState(const std::string& name, int64_t version,
-                                 VersionState state,
-                                 absl::Duration timeout) const {
-  absl::MutexLock lock(&mu_);
-  auto reached = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    auto model = models_.find(name);
-    if (model == models_.end()) return false;
-    auto v = model->second.states.find(version);
-    return v != model->second.states.end() && v->second.state == state;
-  };
-  return mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
-}
-
-bool ModelRepository::AwaitRetiredFreed(absl::Duration timeout) const {
-  absl::MutexLock lock(&mu_);
-  auto freed = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return retired_.empty();
-  };
-  return mu_.AwaitWithTimeout(absl::Condition(&freed), timeout);
-}
-
-size_t ModelRepository::retired_count() const {
-  absl::MutexLock lock(&mu_);
-  return retired_.size();
 }
 
 }  // namespace inferd

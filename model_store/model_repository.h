@@ -15,29 +15,16 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/task_runner.h"
 #include "metrics/metrics.h"
 #include "model_store/model.h"
+#include "model_store/repository_scan.h"
 #include "model_store/servable_model.h"
+#include "model_store/version_plan.h"
+#include "model_store/version_record.h"
 #include "proto/model_config.pb.h"
 
 namespace inferd {
-
-// Lifecycle of one model version. Legal transitions:
-//   LOADING -> READY | FAILED      (load, warm-up, validation gate)
-//   READY   -> UNLOADED            (retired: it drains, then it is freed)
-//   FAILED  -> LOADING             (its files changed, or a load was asked)
-//   UNLOADED -> LOADING
-enum class VersionState { kLoading, kReady, kFailed, kUnloaded };
-
-// "LOADING", "READY", "UNAVAILABLE" (failed or unloaded), as Triton's
-// RepositoryIndex reports them.
-const char* VersionStateName(VersionState state);
-
-struct VersionStatus {
-  int64_t version = 0;
-  VersionState state = VersionState::kLoading;
-  std::string reason;  // why it failed or was unloaded
-};
 
 // What the repository knows about one model directory.
 struct ModelStatus {
@@ -45,8 +32,11 @@ struct ModelStatus {
   // Set when config.pbtxt parsed and validated.
   std::shared_ptr<const inference::ModelConfig> config;
   std::vector<int64_t> ready_versions;  // ascending
-  std::string failure;                  // why the last load failed
-  std::vector<VersionStatus> versions;  // every version tried, ascending
+  // Why the model, or its last load, could not be brought in line with its
+  // directory (a bad config, no loadable version, an unreadable directory).
+  std::string failure;
+  // The newest record of every version tried, ascending.
+  std::vector<VersionStatus> versions;
 };
 
 // How the set of served models changes (Triton's --model-control-mode).
@@ -56,12 +46,31 @@ enum class ControlMode {
   kExplicit,  // only LoadModel()/UnloadModel() (the Repository* RPCs)
 };
 
-// The models of a Triton-layout repository directory (see DESIGN.md): which
-// versions serve (version_policy), loading, swapping and unloading them
-// while requests keep flowing. A version serves only once loaded, warmed up
-// and past its validation gate; until then, and if it fails, whatever served
-// before keeps serving. A retired version takes no new requests, finishes
-// those it holds (shared_ptr), and is freed once the last is answered.
+// Told of what the repository does, for tests and operators' tools: every
+// version state change (VersionObserver) and every completed poll.
+// Thread-safe implementations that do not block.
+class RepositoryObserver : public VersionObserver {
+ public:
+  virtual void OnPollDone() {}
+};
+
+// The models of a Triton-layout repository directory: which versions serve
+// (version_policy, decided by PlanVersions from what is on disk), loading,
+// swapping and unloading them while requests keep flowing.
+//
+// Each load of a version is a VersionRecord, the one place its state lives.
+// A version serves only once loaded, warmed up and past its validation gate;
+// until then, and if it fails, whatever served before keeps serving. A
+// retired version (DRAINING, "UNLOADING" on the wire) takes no new requests
+// and finishes those it holds; when the last reference to it drops, wherever
+// that happens, its destruction is handed to the repository's unload thread,
+// and it is UNLOADED as soon as it is freed.
+//
+// Faults are reported, not obeyed: a repository that vanished or cannot be
+// read, or a model directory that cannot be read, leaves everything serving;
+// a serving version whose files were damaged or removed while its directory
+// stays keeps serving from memory. Removing a version's directory withdraws
+// it; removing a model's directory removes the model.
 // Thread-safe.
 class ModelRepository {
  public:
@@ -72,18 +81,22 @@ class ModelRepository {
     // Must outlive the repository.
     metrics::ServerMetrics* metrics = nullptr;
     ControlMode mode = ControlMode::kNone;
-    // Poll mode: time between rescans. A new or changed version directory
-    // loads only once it looked the same on two consecutive scans.
+    // Poll mode: time between rescans. A new or changed version loads only
+    // once it looked the same on two consecutive scans.
     absl::Duration poll_interval = absl::Seconds(15);
-    // Retired versions are freed by a background thread; false: only by
-    // Reap() (tests drive it by hand, with PollOnce()).
+    // Poll mode: a thread polls on the clock; false: only PollOnce() (tests
+    // step it by hand).
     bool start_thread = true;
+    // Told of every state change and poll; null: nobody. Must outlive the
+    // repository and every version it loaded.
+    RepositoryObserver* observer = nullptr;
   };
 
   // `loader` must outlive the repository. InvalidArgument if `root` is not a
-  // directory.
+  // directory or the poll interval is not positive.
   static absl::StatusOr<std::unique_ptr<ModelRepository>> Create(
       Options options, ModelLoader* loader);
+  // Retires every version; they unload as their requests finish.
   ~ModelRepository();
 
   // Loads every model found under the root. A model that fails is recorded
@@ -92,22 +105,20 @@ class ModelRepository {
   int LoadAll();
 
   // Loads, or reloads, model `name`: the versions its policy selects among
-  // those on disk. Blocks while loading. Errors: NotFound (no such
-  // directory), InvalidArgument (bad config, or every selected version
-  // failed, with the reason); versions that serve keep serving on failure.
+  // those on disk, retrying versions that failed. Blocks while loading.
+  // Errors: NotFound (no such directory), InvalidArgument (bad config, or
+  // every selected version failed, with the reason), Unavailable (the
+  // directory cannot be read); versions that serve keep serving on failure.
   absl::Status LoadModel(const std::string& name);
 
-  // Stops serving every version of `name` (they drain, then unload).
-  // NotFound when the repository never had that model.
+  // Retires every version of `name` (they drain, then unload). NotFound when
+  // the repository never had that model.
   absl::Status UnloadModel(const std::string& name);
 
   // Poll mode's step: rescans the root, loads new and changed versions and
-  // models, unloads removed ones. Runs on the background thread in poll mode.
+  // models, retires withdrawn ones. Runs on the background thread in poll
+  // mode.
   void PollOnce();
-
-  // Frees retired versions whose last request has been answered. Returns how
-  // many were freed. Runs on the background thread.
-  int Reap();
 
   // The servable for `name` at `version` ("" or "-1": the highest ready one).
   // Errors: NotFound naming the model or version, InvalidArgument for a
@@ -131,118 +142,115 @@ class ModelRepository {
   // Every model the repository is asked to serve has a ready version.
   bool AllReady() const;
 
-  // Blocks until version `version` of `name` is in `state` or `timeout`
-  // passes (real time); returns whether it is.
-  bool AwaitState(const std::string& name, int64_t version, VersionState state,
-                  absl::Duration timeout) const;
-
-  // Blocks until PollOnce() has completed `polls` times in all, or `timeout`
-  // passes (real time); returns whether it has.
-  bool AwaitPolls(uint64_t polls, absl::Duration timeout) const;
-
-  // PollOnce() calls completed so far.
-  uint64_t polls() const;
-
   // Calls `callback` (null: nothing) after every change to what serves, on
   // the thread that made it, never with a repository lock held. Blocks until
   // a call already running returns, so the old callback may be destroyed
   // once this returns.
   void SetOnChange(std::function<void()> callback);
 
-  // Retired versions not yet freed.
-  size_t retired_count() const;
-
-  // Blocks until every retired version has been freed (by Reap(), e.g. on
-  // the background thread) or `timeout` passes; returns whether it was.
-  bool AwaitRetiredFreed(absl::Duration timeout) const;
-
  private:
+  // One published load of a version.
+  struct Served {
+    std::shared_ptr<ServableModel> servable;  // frees through the unloader
+    std::shared_ptr<VersionRecord> record;
+    FileSet files;  // what it was loaded from
+  };
   struct Entry {
-    ModelStatus status;
-    std::map<int64_t, std::shared_ptr<ServableModel>> serving;
-    // Fingerprints of the files each version (serving or failed) was loaded
-    // from, and of config.pbtxt and labels: a change means reload.
-    std::map<int64_t, std::string> loaded_from;
-    std::string config_fingerprint;
-    std::map<int64_t, VersionStatus> states;
+    std::shared_ptr<const inference::ModelConfig> config;
+    FileSet config_files;  // the top-level files `config` was read from
+    std::string failure;
+    std::map<int64_t, Served> serving;
+    // The newest record of each version tried: what the index shows.
+    std::map<int64_t, std::shared_ptr<VersionRecord>> latest;
+    // Versions whose last load failed, with the files that failed.
+    std::map<int64_t, FileSet> failed;
     bool wanted = false;  // asked to serve (counts for AllReady)
   };
+  // How one sync of a model goes.
+  struct SyncMode {
+    bool require_stable = false;  // poll: trust only files seen twice
+    bool retry_failed = false;    // explicit: retry versions that failed
+  };
+  // Passes state changes to the log and to Options::observer.
+  class Relay;
 
   ModelRepository(Options options, ModelLoader* loader);
 
-  // The files of a model directory now and at the previous poll, by
-  // version (0: config.pbtxt and labels).
-  struct Scan {
-    std::map<int64_t, std::string> files;
-    std::map<int64_t, std::string> previous;
-    bool require_stable = false;
-    // Whether `version` may be trusted: unchanged since the previous scan,
-    // or stability not required.
-    bool Stable(int64_t version) const;
+  // Brings model `name` in line with its directory.
+  absl::Status SyncModel(const std::string& name, SyncMode mode)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
+  // Reads config.pbtxt when the top-level files changed (and, in poll mode,
+  // are stable); sets *changed. Errors: the config's.
+  absl::Status RefreshConfig(const std::string& name, const FileSet& now,
+                             const FileSet& before, SyncMode mode,
+                             bool* changed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
+  // Loads what PlanVersions asks for, falling back as versions fail, and
+  // publishes the result; returns the last load failure.
+  absl::Status LoadPlanned(const std::string& name,
+                           const std::map<int64_t, FileSet>& on_disk,
+                           const std::map<int64_t, FileSet>& previous,
+                           SyncMode mode, bool config_changed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
+  // One load of `version`; on success the servable is ready to publish.
+  absl::StatusOr<Served> LoadOne(const std::string& name,
+                                 const inference::ModelConfig& config,
+                                 int64_t version, const FileSet& files)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
+  // Installs `loaded`, retires what it replaces and the versions in
+  // `retire` (with the reason each gets), and records `last_failure`.
+  void Publish(const std::string& name, std::map<int64_t, Served> loaded,
+               const std::vector<std::pair<int64_t, std::string>>& retire,
+               const absl::Status& last_failure)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
+  // A retired version on its way out.
+  struct Retiring {
+    std::shared_ptr<ServableModel> servable;
+    std::shared_ptr<VersionRecord> record;
+    std::string reason;
   };
-
-  // Brings model `name` in line with its directory. With `require_stable`,
-  // a version whose files changed since the previous scan waits.
-  absl::Status SyncModel(const std::string& name, bool require_stable)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
-
-  // Loads the versions the policy selects among those `scan` trusts into
-  // update->serving (keeping unchanged ones); returns the last load failure.
-  // REQUIRES: update->status.config is set.
-  absl::Status LoadSelected(const std::string& name,
-                            const std::string& model_dir, const Scan& scan,
-                            bool config_changed, Entry* update)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
-
-  // Loads one version and records its state, fingerprint and load count.
-  absl::StatusOr<std::shared_ptr<ServableModel>> LoadAndRecord(
-      const std::string& name, const std::string& model_dir, int64_t version,
-      const std::string& fingerprint, Entry* update)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
-
-  // Loads `version` of a model, warms it up, runs its validation gate.
-  absl::StatusOr<std::unique_ptr<ServableModel>> LoadVersion(
-      const inference::ModelConfig& config, const std::string& model_dir,
-      int64_t version) const;
-
-  void SetState(const std::string& name, int64_t version, VersionState state,
-                const std::string& reason) ABSL_LOCKS_EXCLUDED(mu_);
-
-  // Installs `serving` as the versions of `name`; what it replaces retires.
-  // Then runs the on-change callback.
-  void Publish(const std::string& name, Entry update) ABSL_LOCKS_EXCLUDED(mu_);
-  void PublishQuietly(const std::string& name, Entry update)
+  // Marks each DRAINING and lets go of it: it unloads once its requests are
+  // answered. Takes mu_ (for metrics).
+  void FinishRetiring(const std::string& name, std::vector<Retiring> retiring)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // UnloadModel() without the on-change callback.
-  absl::Status UnloadQuietly(const std::string& name) ABSL_LOCKS_EXCLUDED(mu_);
+  // Notes `problem` (empty: none) on every serving version of `name`.
+  void NoteProblem(const std::string& name, const std::string& problem)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // The model directory vanished (poll): retire everything, forget it.
+  void RemoveModel(const std::string& name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
 
-  // Polls (poll mode) and reaps at `first`, then every BackgroundPeriod().
-  void BackgroundLoop(absl::Time first);
-  absl::Duration BackgroundPeriod() const;
+  // Polls at `first`, then every poll interval on the clock.
+  void PollLoop(absl::Time first);
+
+  void NotifyChange();
 
   const Options options_;
   ModelLoader* const loader_;
+  // The observer of every record; shared with each servable's deleter, so it
+  // outlives the records it observes.
+  std::shared_ptr<Relay> relay_;
+  // Frees retired versions: their last reference may drop on any thread,
+  // including their own workers, so destruction is handed here. Shared with
+  // each servable's deleter, so it outlives them all.
+  std::shared_ptr<TaskRunner> unloader_;
 
   // Serialises loads (start-up, polls, RPCs); never held with mu_ waited on.
   absl::Mutex load_mu_ ABSL_ACQUIRED_BEFORE(mu_);
-  // Fingerprints seen by the previous poll, per model.
-  std::map<std::string, std::map<int64_t, std::string>> last_scan_
-      ABSL_GUARDED_BY(load_mu_);
+  // The files each model directory had at the previous poll.
+  std::map<std::string, ModelDirScan> last_scan_ ABSL_GUARDED_BY(load_mu_);
+  // The last repository-wide fault reported (logged once per change).
+  std::string fault_ ABSL_GUARDED_BY(load_mu_);
 
   mutable absl::Mutex mu_;
   std::map<std::string, Entry> models_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::shared_ptr<ServableModel>> retired_ ABSL_GUARDED_BY(mu_);
   bool scanned_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  uint64_t polls_ ABSL_GUARDED_BY(mu_) = 0;  // PollOnce() calls completed
-
-  // Runs the on-change callback.
-  void NotifyChange();
 
   absl::Mutex callback_mu_ ABSL_ACQUIRED_AFTER(load_mu_);
   std::function<void()> on_change_ ABSL_GUARDED_BY(callback_mu_);
 
-  std::thread background_;
+  std::thread poller_;
 };
 
 }  // namespace inferd

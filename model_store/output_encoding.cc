@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model_store/data_type.h"
+#include "model_store/shape.h"
 
 namespace inferd {
 namespace {
@@ -52,12 +53,9 @@ double ElementAsDouble(const Tensor& t, int64_t i) {
 
 namespace {
 
+// Elements per row of a model's output (its shape passed CheckOutput).
 int64_t RowElements(const Tensor& output, bool batched) {
-  int64_t elements = 1;
-  for (size_t d = batched ? 1 : 0; d < output.shape.size(); ++d) {
-    elements *= output.shape[d];
-  }
-  return elements;
+  return RowElementCount(output.shape, batched).value_or(0);
 }
 
 void AppendBytesElement(const std::string& value, std::string* out) {
@@ -85,9 +83,27 @@ absl::Status CheckOutput(const inference::ModelOutput& spec, bool batched,
     matches = expected[d] == -1 || expected[d] == output.shape[d];
   }
   if (!matches) {
-    return absl::InternalError(absl::StrCat(
-        prefix, "config declares shape [", absl::StrJoin(expected, ","),
-        "] but the model returned [", absl::StrJoin(output.shape, ","), "]"));
+    return absl::InternalError(
+        absl::StrCat(prefix, "config declares shape ", ShapeString(expected),
+                     " but the model returned ", ShapeString(output.shape)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckOutputs(const inference::ModelConfig& config,
+                          const std::vector<Tensor>& outputs, int64_t rows) {
+  if (static_cast<int>(outputs.size()) != config.output_size()) {
+    return absl::InternalError(
+        absl::StrCat("output: config declares ", config.output_size(),
+                     " outputs, the model returned ", outputs.size()));
+  }
+  const bool batched = config.max_batch_size() > 0;
+  for (int i = 0; i < config.output_size(); ++i) {
+    absl::Status s = CheckOutput(config.output(i), batched, rows, outputs[i]);
+    if (!s.ok()) {
+      return absl::InternalError(
+          absl::StrCat("output[", i, "]: ", s.message()));
+    }
   }
   return absl::OkStatus();
 }

@@ -17,6 +17,13 @@ namespace inferd {
 absl::Status CheckOutput(const inference::ModelOutput& spec, bool batched,
                          int64_t rows, const Tensor& output);
 
+// Checks a model's result for a batch of `rows` rows against `config`: as
+// many outputs as it declares, each with its datatype and shape. Internal
+// error naming the output ("output[1]: output \"y\": config declares ...")
+// otherwise. The one check serving, warm-up and the validation gate share.
+absl::Status CheckOutputs(const inference::ModelConfig& config,
+                          const std::vector<Tensor>& outputs, int64_t rows);
+
 // Element `i` of `t` as a double; 0 for FP16/BF16 (not supported here).
 double ElementAsDouble(const Tensor& t, int64_t i);
 

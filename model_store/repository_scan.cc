@@ -10,71 +10,89 @@
 
 namespace inferd {
 namespace fs = std::filesystem;
+namespace {
 
-std::vector<std::string> ListModelDirs(const std::string& root) {
-  std::vector<std::string> names;
+absl::Status Unreadable(const std::string& path, const std::error_code& ec) {
+  return absl::UnavailableError(
+      absl::StrCat(path, ": cannot be read (", ec.message(), ")"));
+}
+
+// "size:mtime" of a regular file; "unreadable" parts stay comparable.
+std::string Stamp(const fs::path& file) {
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(root, ec)) {
-    const std::string name = entry.path().filename().string();
-    // Hidden directories are where safe publishers stage their copies.
-    if (entry.is_directory(ec) && !name.empty() && name[0] != '.') {
+  const auto size = fs::file_size(file, ec);
+  const auto mtime = fs::last_write_time(file, ec).time_since_epoch().count();
+  return absl::StrCat(size, ":", mtime);
+}
+
+bool IsVersionName(const std::string& name, int64_t* version) {
+  return !name.empty() &&
+         std::all_of(name.begin(), name.end(), absl::ascii_isdigit) &&
+         absl::SimpleAtoi(name, version) && *version > 0;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> ListModelDirs(
+    const std::string& root) {
+  std::error_code ec;
+  fs::directory_iterator it(root, ec);
+  if (ec == std::errc::no_such_file_or_directory) {
+    return absl::NotFoundError(absl::StrCat(root, ": does not exist"));
+  }
+  if (ec) return Unreadable(root, ec);
+  std::vector<std::string> names;
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) return Unreadable(root, ec);
+    const std::string name = it->path().filename().string();
+    if (it->is_directory(ec) && !name.empty() && name[0] != '.') {
       names.push_back(name);
     }
   }
+  if (ec) return Unreadable(root, ec);
   std::sort(names.begin(), names.end());
   return names;
 }
 
-std::string Fingerprint(const std::string& path) {
+absl::StatusOr<FileSet> FilesUnder(const std::string& dir) {
+  FileSet files;
   std::error_code ec;
-  auto describe = [&ec](const fs::path& file, const std::string& name) {
-    const auto size = fs::file_size(file, ec);
-    const auto mtime = fs::last_write_time(file, ec).time_since_epoch().count();
-    return absl::StrCat(name, ":", size, ":", mtime, ";");
-  };
-  if (fs::is_regular_file(path, ec)) return describe(path, "");
-  std::vector<std::string> parts;
-  for (auto it = fs::recursive_directory_iterator(path, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+  fs::recursive_directory_iterator it(dir, ec);
+  if (ec == std::errc::no_such_file_or_directory) return files;
+  if (ec) return Unreadable(dir, ec);
+  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) return Unreadable(dir, ec);
     if (it->is_regular_file(ec)) {
-      parts.push_back(
-          describe(it->path(), fs::relative(it->path(), path, ec).string()));
+      files[fs::relative(it->path(), dir, ec).string()] = Stamp(it->path());
     }
   }
-  std::sort(parts.begin(), parts.end());
-  std::string fingerprint;
-  for (const std::string& part : parts) fingerprint += part;
-  return fingerprint;
+  if (ec) return Unreadable(dir, ec);
+  return files;
 }
 
-std::string TopLevelFingerprint(const std::string& model_dir) {
-  std::vector<std::string> parts;
+absl::StatusOr<ModelDirScan> ScanModelDir(const std::string& model_dir) {
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(model_dir, ec)) {
-    if (entry.is_regular_file(ec)) {
-      parts.push_back(absl::StrCat(entry.path().filename().string(), "=",
-                                   Fingerprint(entry.path().string())));
-    }
+  fs::directory_iterator it(model_dir, ec);
+  if (ec == std::errc::no_such_file_or_directory ||
+      ec == std::errc::not_a_directory) {
+    return absl::NotFoundError(absl::StrCat(model_dir, ": does not exist"));
   }
-  std::sort(parts.begin(), parts.end());
-  std::string fingerprint;
-  for (const std::string& part : parts) fingerprint += part;
-  return fingerprint;
-}
-
-std::map<int64_t, std::string> ScanVersions(const std::string& model_dir) {
-  std::map<int64_t, std::string> versions;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(model_dir, ec)) {
+  if (ec) return Unreadable(model_dir, ec);
+  ModelDirScan scan;
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) return Unreadable(model_dir, ec);
+    const std::string name = it->path().filename().string();
     int64_t version = 0;
-    const std::string name = entry.path().filename().string();
-    if (entry.is_directory(ec) && !name.empty() &&
-        std::all_of(name.begin(), name.end(), absl::ascii_isdigit) &&
-        absl::SimpleAtoi(name, &version) && version > 0) {
-      versions[version] = Fingerprint(entry.path().string());
+    if (it->is_regular_file(ec)) {
+      scan.top_level[name] = Stamp(it->path());
+    } else if (it->is_directory(ec) && IsVersionName(name, &version)) {
+      absl::StatusOr<FileSet> files = FilesUnder(it->path().string());
+      if (!files.ok()) return files.status();
+      if (!files->empty()) scan.versions[version] = std::move(*files);
     }
   }
-  return versions;
+  if (ec) return Unreadable(model_dir, ec);
+  return scan;
 }
 
 }  // namespace inferd

@@ -6,24 +6,33 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "model_store/version_plan.h"
+
 namespace inferd {
 
-// Names of the model directories under `root`, sorted.
-std::vector<std::string> ListModelDirs(const std::string& root);
+// Names of the model directories under `root`, sorted (hidden ones, where
+// safe publishers stage their copies, left out). Errors: NotFound when
+// `root` does not exist, Unavailable when it cannot be read: a repository
+// that vanished or became unreadable is a fault, not an empty repository.
+absl::StatusOr<std::vector<std::string>> ListModelDirs(const std::string& root);
 
-// A summary of every regular file under `path` (or of `path` itself when it
-// is a file): relative name, size and modification time. Equal fingerprints
-// on two scans mean nothing was written in between. Empty when `path` does
-// not exist.
-std::string Fingerprint(const std::string& path);
+// What one scan sees of a model directory.
+struct ModelDirScan {
+  // Its regular files (config.pbtxt, labels): a change reloads the model.
+  FileSet top_level;
+  // Its numeric subdirectories (versions > 0) that hold at least one file.
+  // An empty version directory is not a version (yet, or any more).
+  std::map<int64_t, FileSet> versions;
+};
 
-// Fingerprint of the regular files directly in `model_dir` (config.pbtxt,
-// labels): a change means every version must reload.
-std::string TopLevelFingerprint(const std::string& model_dir);
+// Errors: NotFound when `model_dir` does not exist (the model was removed),
+// Unavailable when it, or one of its version directories, cannot be read.
+absl::StatusOr<ModelDirScan> ScanModelDir(const std::string& model_dir);
 
-// The numeric subdirectories (versions > 0) of `model_dir` with their
-// fingerprints.
-std::map<int64_t, std::string> ScanVersions(const std::string& model_dir);
+// The regular files under `dir`, recursively; empty when it does not exist.
+// Errors: Unavailable when it cannot be listed.
+absl::StatusOr<FileSet> FilesUnder(const std::string& dir);
 
 }  // namespace inferd
 

@@ -7,13 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model_store/data_type.h"
+#include "model_store/shape.h"
 
 namespace inferd {
 namespace {
-
-std::string ShapeString(absl::Span<const int64_t> shape) {
-  return absl::StrCat("[", absl::StrJoin(shape, ","), "]");
-}
 
 // The shape the config allows, with -1 for the batch dimension and for
 // variable dims.
@@ -40,7 +37,6 @@ absl::Status CheckShape(const inference::ModelConfig& config,
     return absl::InvalidArgumentError(absl::StrCat(
         prefix, "datatype ", WireName(input.data_type()), " is not supported"));
   }
-  size_t elements = 1;
   for (size_t d = 0; d < expected.size(); ++d) {
     const int64_t dim = tensor.shape[d];
     if (dim < 1) {
@@ -53,15 +49,13 @@ absl::Status CheckShape(const inference::ModelConfig& config,
           absl::StrCat(prefix, "expected shape ", ShapeString(expected),
                        ", got ", ShapeString(tensor.shape)));
     }
-    const size_t limit = std::numeric_limits<int64_t>::max() / element_size;
-    if (static_cast<size_t>(dim) > limit / elements) {
-      return absl::InvalidArgumentError(absl::StrCat(prefix, "shape ",
-                                                     ShapeString(tensor.shape),
-                                                     " has too many elements"));
-    }
-    elements *= static_cast<size_t>(dim);
   }
-  *byte_size = elements * element_size;
+  const std::optional<int64_t> bytes = ByteCount(tensor.shape, element_size);
+  if (!bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        prefix, "shape ", ShapeString(tensor.shape), " has too many elements"));
+  }
+  *byte_size = static_cast<size_t>(*bytes);
   return absl::OkStatus();
 }
 

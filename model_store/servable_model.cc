@@ -8,6 +8,7 @@
 #include "model_store/model_config.h"
 #include "model_store/output_encoding.h"
 #include "model_store/request_validator.h"
+#include "model_store/scheduler_options.h"
 
 namespace inferd {
 
@@ -32,7 +33,8 @@ class ServableModel::Task final : public batching::BatchTask {
   void Fail(const absl::Status& status) override { Answer(status); }
 
   void Answer(absl::StatusOr<InferResponse> response) {
-    owner_->RecordAnswer(response.ok(), enqueued_);
+    owner_->accounting_.OnAnswered(response.status().code(),
+                                   owner_->clock_->Now() - enqueued_);
     done_(std::move(response));
   }
 
@@ -79,9 +81,9 @@ ServableModel::ServableModel(Options options, std::unique_ptr<Model> model)
       labels_(std::move(options.labels)),
       model_(std::move(model)),
       clock_(options.clock != nullptr ? options.clock : RealClock()),
-      metrics_(options.metrics) {
-  if (metrics_ != nullptr) {
-    metrics_->SetQueueCapacity(
+      accounting_(options.metrics) {
+  if (options.metrics != nullptr) {
+    options.metrics->SetQueueCapacity(
         SchedulerOptionsFromConfig(config_, display_name_).max_queue_size);
   }
 }
@@ -98,7 +100,12 @@ void ServableModel::Infer(InferRequest request, InferCallback done) {
   task->validated() = std::move(*validated);
   // Refusals are answered through the task; nothing more to do here.
   scheduler_->Submit(std::move(task)).IgnoreError();
-  if (metrics_ != nullptr) metrics_->SetQueueDepth(scheduler_->queue_depth());
+  accounting_.OnQueueDepth(scheduler_->queue_depth());
+}
+
+void ServableModel::Refuse(const absl::Status& status, InferCallback done) {
+  accounting_.OnAnswered(status.code(), absl::ZeroDuration());
+  done(status);
 }
 
 void ServableModel::ExecuteBatch(int worker, batching::Batch batch) {
@@ -116,28 +123,16 @@ void ServableModel::ExecuteBatch(int worker, batching::Batch batch) {
         AssembleInput(tasks, i, total_rows, config_.input(i).data_type()));
   }
   const absl::Time start = clock_->Now();
+  for (const Task* task : tasks)
+    accounting_.OnDequeued(start - task->enqueued());
   absl::StatusOr<std::vector<Tensor>> outputs = model_->Execute(worker, inputs);
-  const absl::Duration compute = clock_->Now() - start;
-  {
-    absl::MutexLock lock(&stats_mu_);
-    for (const Task* task : tasks) {
-      ++stats_.queue_count;
-      stats_.queue_ns += absl::ToInt64Nanoseconds(start - task->enqueued());
-    }
-    stats_.compute_count += tasks.size();
-    stats_.compute_ns += tasks.size() * absl::ToInt64Nanoseconds(compute);
-    ++stats_.execution_count;
-    if (outputs.ok()) stats_.inference_count += total_rows;
-    stats_.last_inference_ms = absl::ToUnixMillis(clock_->Now());
-  }
-  if (metrics_ != nullptr) {
-    for (const Task* task : tasks) {
-      metrics_->ObserveQueue(start - task->enqueued());
-    }
-    metrics_->ObserveBatch(total_rows, compute);
-    metrics_->SetQueueDepth(scheduler_->queue_depth());
-  }
-  const absl::Status status = CheckOutputs(outputs, total_rows);
+  const absl::Time end = clock_->Now();
+  const absl::Status status = outputs.ok()
+                                  ? CheckOutputs(config_, *outputs, total_rows)
+                                  : outputs.status();
+  accounting_.OnBatchDone(static_cast<int64_t>(tasks.size()), total_rows,
+                          end - start, status.ok(), end);
+  accounting_.OnQueueDepth(scheduler_->queue_depth());
   if (!status.ok()) {
     FailBatch(tasks, status);
     return;
@@ -147,41 +142,6 @@ void ServableModel::ExecuteBatch(int worker, batching::Batch batch) {
     AnswerTask(task, *outputs, first_row);
     first_row += task->rows();
   }
-}
-
-void ServableModel::RecordAnswer(bool ok, absl::Time enqueued) {
-  const uint64_t ns = absl::ToInt64Nanoseconds(clock_->Now() - enqueued);
-  absl::MutexLock lock(&stats_mu_);
-  if (ok) {
-    ++stats_.success_count;
-    stats_.success_ns += ns;
-  } else {
-    ++stats_.fail_count;
-    stats_.fail_ns += ns;
-  }
-}
-
-ServableStatistics ServableModel::statistics() const {
-  absl::MutexLock lock(&stats_mu_);
-  return stats_;
-}
-
-absl::Status ServableModel::CheckOutputs(
-    const absl::StatusOr<std::vector<Tensor>>& outputs,
-    int64_t total_rows) const {
-  if (!outputs.ok()) return outputs.status();
-  if (static_cast<int>(outputs->size()) != config_.output_size()) {
-    return absl::InternalError(absl::StrCat("returned ", outputs->size(),
-                                            " outputs, config declares ",
-                                            config_.output_size()));
-  }
-  const bool batched = config_.max_batch_size() > 0;
-  for (int i = 0; i < config_.output_size(); ++i) {
-    absl::Status s =
-        CheckOutput(config_.output(i), batched, total_rows, (*outputs)[i]);
-    if (!s.ok()) return s;
-  }
-  return absl::OkStatus();
 }
 
 void ServableModel::FailBatch(const std::vector<Task*>& tasks,

@@ -14,26 +14,18 @@
 #include "metrics/metrics.h"
 #include "model_store/infer_request.h"
 #include "model_store/model.h"
+#include "model_store/version_accounting.h"
 #include "proto/model_config.pb.h"
 
 namespace inferd {
 
-// Cumulative figures of one model version, for the ModelStatistics RPC.
-struct ServableStatistics {
-  uint64_t success_count = 0, success_ns = 0;  // answered OK, end to end
-  uint64_t fail_count = 0, fail_ns = 0;        // answered with an error
-  uint64_t queue_count = 0, queue_ns = 0;      // time waiting in the queue
-  uint64_t compute_count = 0, compute_ns = 0;  // per request, its batch's time
-  uint64_t inference_count = 0;                // rows inferred
-  uint64_t execution_count = 0;                // batches executed
-  uint64_t last_inference_ms = 0;              // Unix ms of the last batch
-};
-
 // One loaded, ready model version: its config, its Model and the batch
 // scheduler whose workers execute it. Requests are validated against the
-// config, queued, batched, executed and answered through their callbacks.
-// Thread-safe. The destructor finishes every queued request (see
-// BatchScheduler) before it returns.
+// config, queued, batched, executed and answered through their callbacks;
+// every stage of every request is accounted once, on the injected clock, in
+// its VersionAccounting (ModelStatistics and Prometheus). Thread-safe. The
+// destructor finishes every queued request (see BatchScheduler) before it
+// returns.
 class ServableModel {
  public:
   struct Options {
@@ -43,8 +35,8 @@ class ServableModel {
     std::vector<std::vector<std::string>> labels;
     Clock* clock = nullptr;     // must outlive this object; null: RealClock()
     bool start_workers = true;  // false only in tests (see RunOnce)
-    // Where queue, compute and batch figures go; null: nowhere. Must outlive
-    // this object.
+    // This version's Prometheus metrics; null: none. Must outlive this
+    // object.
     metrics::ModelVersionMetrics* metrics = nullptr;
   };
 
@@ -59,6 +51,10 @@ class ServableModel {
   // (shutting down), Internal (the model failed; message has the cause).
   void Infer(InferRequest request, InferCallback done);
 
+  // Answers a request that never reached the queue (it could not be
+  // decoded) with `status`, accounting it like the others. Never blocks.
+  void Refuse(const absl::Status& status, InferCallback done);
+
   // Runs due batches on the calling thread (tests with start_workers false).
   size_t RunOnce() { return scheduler_->RunOnce(); }
 
@@ -66,10 +62,7 @@ class ServableModel {
   int64_t version() const { return version_; }
   size_t queue_depth() const { return scheduler_->queue_depth(); }
   // A consistent copy of this version's cumulative figures.
-  ServableStatistics statistics() const;
-
-  // This version's metrics handles; null when metrics are off.
-  metrics::ModelVersionMetrics* metrics() const { return metrics_; }
+  ServableStatistics statistics() const { return accounting_.statistics(); }
 
  private:
   class Task;
@@ -77,10 +70,6 @@ class ServableModel {
   ServableModel(Options options, std::unique_ptr<Model> model);
 
   void ExecuteBatch(int worker, batching::Batch batch);
-  // The model's result for a batch of `total_rows`, checked against the
-  // config: Internal naming the output that does not match.
-  absl::Status CheckOutputs(const absl::StatusOr<std::vector<Tensor>>& outputs,
-                            int64_t total_rows) const;
   // Answers every task of a batch whose execution failed.
   void FailBatch(const std::vector<Task*>& tasks, const absl::Status& status);
   void AnswerTask(Task* task, const std::vector<Tensor>& outputs,
@@ -96,13 +85,7 @@ class ServableModel {
   const std::vector<std::vector<std::string>> labels_;
   const std::unique_ptr<Model> model_;
   Clock* const clock_;
-  metrics::ModelVersionMetrics* const metrics_;  // may be null
-
-  // Records one answered request (called by Task).
-  void RecordAnswer(bool ok, absl::Time enqueued);
-
-  mutable absl::Mutex stats_mu_;
-  ServableStatistics stats_ ABSL_GUARDED_BY(stats_mu_);
+  VersionAccounting accounting_;
   // Last member: destroyed first, so queued requests finish while the model
   // is still alive.
   std::unique_ptr<batching::BatchScheduler> scheduler_;

@@ -45,4 +45,59 @@ Tensor FloatTensor(const std::vector<float>& values,
   return t;
 }
 
+void RecordingObserver::OnVersionState(const std::string& model,
+                                       const VersionStatus& status) {
+  absl::MutexLock lock(&mu_);
+  seen_[{model, status.version}].push_back(status.state);
+}
+
+void RecordingObserver::OnPollDone() {
+  absl::MutexLock lock(&mu_);
+  ++polls_;
+}
+
+bool RecordingObserver::AwaitState(const std::string& model, int64_t version,
+                                   VersionState state, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto now_in = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = seen_.find({model, version});
+    return it != seen_.end() && it->second.back() == state;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&now_in), timeout);
+}
+
+bool RecordingObserver::AwaitReached(const std::string& model, int64_t version,
+                                     VersionState state, int times,
+                                     absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto reached = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = seen_.find({model, version});
+    if (it == seen_.end()) return false;
+    int count = 0;
+    for (VersionState s : it->second) count += s == state;
+    return count >= times;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
+}
+
+bool RecordingObserver::AwaitPolls(uint64_t polls, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return polls_ >= polls;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&done), timeout);
+}
+
+uint64_t RecordingObserver::polls() {
+  absl::MutexLock lock(&mu_);
+  return polls_;
+}
+
+std::vector<VersionState> RecordingObserver::History(const std::string& model,
+                                                     int64_t version) {
+  absl::MutexLock lock(&mu_);
+  auto it = seen_.find({model, version});
+  return it == seen_.end() ? std::vector<VersionState>{} : it->second;
+}
+
 }  // namespace inferd::testing

@@ -11,6 +11,7 @@
 #include "model_store/data_type.h"
 #include "model_store/model_config.h"
 #include "model_store/output_encoding.h"
+#include "model_store/shape.h"
 
 namespace inferd {
 namespace {
@@ -26,16 +27,20 @@ struct Rows {
 absl::StatusOr<size_t> RowElements(
     const std::string& name,
     const google::protobuf::RepeatedField<int64_t>& dims) {
-  size_t elements = 1;
   for (int64_t dim : dims) {
     if (dim < 1) {
       return absl::InvalidArgumentError(absl::StrCat(
           "validation: tensor \"", name,
           "\" has variable dims; the validation gate needs fixed dims"));
     }
-    elements *= static_cast<size_t>(dim);
   }
-  return elements;
+  const std::optional<int64_t> elements = ElementCount(dims);
+  if (!elements) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("validation: tensor \"", name, "\": dims ",
+                     ShapeString(dims), " have too many elements"));
+  }
+  return static_cast<size_t>(*elements);
 }
 
 absl::StatusOr<Rows> ReadRows(
@@ -173,14 +178,14 @@ absl::Status RunValidationGate(const inference::ModelConfig& config,
           absl::StrCat("validation: the model failed on the examples: ",
                        outputs.status().message()));
     }
+    if (absl::Status shape = CheckOutputs(config, *outputs, count);
+        !shape.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("validation: ", shape.message()));
+    }
     for (int o = 0; o < config.output_size(); ++o) {
       if (!expected[o]) continue;
       const auto& spec = config.output(o);
-      absl::Status shape = CheckOutput(spec, batched, count, (*outputs)[o]);
-      if (!shape.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("validation: ", shape.message()));
-      }
       Compare(spec.name(), (*outputs)[o],
               Slice(*expected[o], spec.data_type(), spec.dims(), batched, first,
                     count),

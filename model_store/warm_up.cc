@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "model_store/data_type.h"
 #include "model_store/output_encoding.h"
+#include "model_store/shape.h"
 
 namespace inferd {
 namespace {
@@ -22,13 +23,11 @@ Tensor MakeInput(const inference::ModelInput& input, bool batched, int64_t rows,
   if (batched) tensor.shape.push_back(rows);
   const auto& dims =
       spec != nullptr && spec->dims_size() > 0 ? spec->dims() : input.dims();
-  size_t elements = batched ? static_cast<size_t>(rows) : 1;
-  for (int64_t dim : dims) {
-    tensor.shape.push_back(dim == -1 ? 1 : dim);
-    elements *= tensor.shape.back();
-  }
+  for (int64_t dim : dims) tensor.shape.push_back(dim == -1 ? 1 : dim);
+  // Config dims and batch sizes were validated; the count fits.
   auto bytes = std::make_shared<std::string>(
-      elements * ElementSize(input.data_type()), '\0');
+      ByteCount(tensor.shape, ElementSize(input.data_type())).value_or(0),
+      '\0');
   if (spec != nullptr && spec->random_data()) {
     // Small non-negative integers are valid for every type's bit pattern
     // except floats, where they are tiny subnormals: fine for a warm-up.
@@ -44,7 +43,6 @@ Tensor MakeInput(const inference::ModelInput& input, bool batched, int64_t rows,
 absl::Status RunOnEveryInstance(const inference::ModelConfig& config,
                                 Model* model, const std::vector<Tensor>& inputs,
                                 int64_t rows, const std::string& what) {
-  const bool batched = config.max_batch_size() > 0;
   for (int instance = 0; instance < model->instance_count(); ++instance) {
     absl::StatusOr<std::vector<Tensor>> outputs =
         model->Execute(instance, inputs);
@@ -52,18 +50,8 @@ absl::Status RunOnEveryInstance(const inference::ModelConfig& config,
       return absl::InvalidArgumentError(
           absl::StrCat(what, " failed: ", outputs.status().message()));
     }
-    if (static_cast<int>(outputs->size()) != config.output_size()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("output: config declares ", config.output_size(),
-                       " outputs, the model returned ", outputs->size()));
-    }
-    for (int i = 0; i < config.output_size(); ++i) {
-      absl::Status s =
-          CheckOutput(config.output(i), batched, rows, (*outputs)[i]);
-      if (!s.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("output[", i, "]: ", s.message()));
-      }
+    if (absl::Status s = CheckOutputs(config, *outputs, rows); !s.ok()) {
+      return absl::InvalidArgumentError(s.message());
     }
   }
   return absl::OkStatus();
@@ -108,8 +96,8 @@ std::vector<Tensor> ZeroInputs(const inference::ModelConfig& config,
                                int64_t rows) {
   std::vector<Tensor> inputs;
   for (const auto& input : config.input()) {
-    inputs.push_back(MakeInput(input, config.max_batch_size() > 0, rows,
-                               nullptr, nullptr));
+    inputs.push_back(
+        MakeInput(input, config.max_batch_size() > 0, rows, nullptr, nullptr));
   }
   return inputs;
 }

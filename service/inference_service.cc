@@ -30,20 +30,17 @@ grpc::ServerUnaryReactor* Unimplemented(grpc::CallbackServerContext* context,
 class InferReactor final : public grpc::ServerUnaryReactor {
  public:
   InferReactor(std::shared_ptr<ServableModel> model,
-               inference::ModelInferResponse* response, absl::Time start)
-      : model_(std::move(model)), response_(response), start_(start) {}
+               inference::ModelInferResponse* response)
+      : model_(std::move(model)), response_(response) {}
 
   void OnCancel() override {
     cancelled_.store(true, std::memory_order_relaxed);
   }
   void OnDone() override { delete this; }
 
+  // The servable has accounted the request (statistics and metrics).
   void Answer(absl::StatusOr<InferResponse> result) {
     if (result.ok()) EncodeInferResponse(std::move(*result), response_);
-    if (model_->metrics() != nullptr) {
-      model_->metrics()->CountRequest(result.status().code(),
-                                      absl::Now() - start_);
-    }
     Finish(ToGrpcStatus(result.status()));
   }
 
@@ -53,7 +50,6 @@ class InferReactor final : public grpc::ServerUnaryReactor {
   // Keeps the version alive while the call uses it.
   const std::shared_ptr<ServableModel> model_;
   inference::ModelInferResponse* const response_;
-  const absl::Time start_;  // when the call arrived
   // Set by gRPC when the client cancels or its deadline passes.
   std::atomic<bool> cancelled_{false};
 };
@@ -162,18 +158,18 @@ grpc::ServerUnaryReactor* InferenceService::ModelInfer(
     CountUnresolved(request->model_name(), model.status(), start);
     return FinishNow(context, ToGrpcStatus(model.status()));
   }
-  auto* reactor = new InferReactor(*model, response, start);
+  auto* reactor = new InferReactor(*model, response);
+  auto answer = [reactor](absl::StatusOr<InferResponse> result) {
+    reactor->Answer(std::move(result));
+  };
   InferRequest decoded;
   if (absl::Status s = DecodeInferRequest(*request, &decoded); !s.ok()) {
-    reactor->Answer(s);
+    (*model)->Refuse(s, std::move(answer));
     return reactor;
   }
   decoded.deadline = absl::FromChrono(context->deadline());
   decoded.cancelled = reactor->cancelled();
-  (*model)->Infer(std::move(decoded),
-                  [reactor](absl::StatusOr<InferResponse> result) {
-                    reactor->Answer(std::move(result));
-                  });
+  (*model)->Infer(std::move(decoded), std::move(answer));
   return reactor;
 }
 

@@ -20,8 +20,8 @@
 #include "common/thread_scheduling.h"
 #include "metrics/exporter.h"
 #include "metrics/metrics.h"
-#include "model_store/model_repository.h"
 #include "model_store/backends/torch_loader.h"
+#include "model_store/model_repository.h"
 #include "service/server.h"
 
 ABSL_FLAG(std::string, model_repository, "",

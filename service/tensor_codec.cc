@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "model_store/shape.h"
 
 namespace inferd {
 namespace {
@@ -54,30 +55,20 @@ absl::StatusOr<std::pair<std::string, size_t>> PackContents(
       " cannot be sent as typed contents; send it in raw_input_contents"));
 }
 
-// Element count of `shape`, or -1 when a dim is < 1 or the count overflows
-// (the model's validation reports those with the expected shape).
-int64_t ElementCount(const google::protobuf::RepeatedField<int64_t>& shape) {
-  int64_t count = 1;
-  for (int64_t dim : shape) {
-    if (dim < 1 || count > std::numeric_limits<int64_t>::max() / dim) {
-      return -1;
-    }
-    count *= dim;
-  }
-  return count;
-}
-
 absl::Status DecodeTyped(
     const inference::ModelInferRequest::InferInputTensor& in,
     InputTensor* out) {
   absl::StatusOr<std::pair<std::string, size_t>> packed =
       PackContents(in.name(), in.datatype(), in.contents());
   if (!packed.ok()) return packed.status();
-  const int64_t expected = ElementCount(in.shape());
-  if (expected >= 0 && static_cast<int64_t>(packed->second) != expected) {
+  // A shape with a dim < 1, or too many elements, is the validator's to
+  // report, with the shape the model expects.
+  const std::optional<int64_t> expected = ElementCount(in.shape());
+  if (expected.value_or(0) > 0 &&
+      static_cast<int64_t>(packed->second) != *expected) {
     return absl::InvalidArgumentError(
         absl::StrCat("input \"", in.name(), "\": contents has ", packed->second,
-                     " values, shape needs ", expected));
+                     " values, shape needs ", *expected));
   }
   auto storage = std::make_shared<const std::string>(std::move(packed->first));
   out->data = *storage;

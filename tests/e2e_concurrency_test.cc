@@ -91,6 +91,8 @@ std::string MakeRepository(const std::string& name, int max_batch_size,
   const std::string root = ::testing::TempDir() + "/inferd_" + name;
   std::filesystem::remove_all(root);
   std::filesystem::create_directories(root + "/gated/1");
+  // A version directory holds at least one file (GatedLoader reads none).
+  std::ofstream(root + "/gated/1/model.pt") << "gated";
   std::ofstream(root + "/gated/config.pbtxt")
       << "max_batch_size: " << max_batch_size << "\n"
       << "input { name: \"x\" data_type: TYPE_FP32 dims: [ 1 ] }\n"

@@ -132,6 +132,7 @@ TEST(VersionSwapTest, TenRolloutsUnderTrafficFailNoRequest) {
                                   absl::Milliseconds(50));
   ASSERT_NE(server, nullptr);
   ModelRepository& repository = server->repository();
+  RecordingObserver& observer = server->observer();
   Traffic traffic(server.get());
 
   std::set<std::string> good = {"1"};
@@ -139,21 +140,18 @@ TEST(VersionSwapTest, TenRolloutsUnderTrafficFailNoRequest) {
     const std::string to = root + "/iris/" + std::to_string(version);
     if (version == 5 || version == 8) {
       Publish(bad + (version == 5 ? "/corrupt" : "/drifted"), root, to);
-      ASSERT_TRUE(repository.AwaitState("iris", version, VersionState::kFailed,
-                                        absl::Seconds(60)))
+      ASSERT_TRUE(observer.AwaitState("iris", version, VersionState::kFailed))
           << "version " << version;
       continue;
     }
     Publish(source + "/1", root, to);
-    ASSERT_TRUE(repository.AwaitState("iris", version, VersionState::kReady,
-                                      absl::Seconds(60)))
+    ASSERT_TRUE(observer.AwaitState("iris", version, VersionState::kReady))
         << "version " << version;
     good.insert(std::to_string(version));
   }
   // Roll back: withdrawing the newest version brings back the previous one.
   fs::remove_all(root + "/iris/11");
-  ASSERT_TRUE(repository.AwaitState("iris", 11, VersionState::kUnloaded,
-                                    absl::Seconds(60)));
+  ASSERT_TRUE(observer.AwaitReached("iris", 11, VersionState::kDraining));
   EXPECT_EQ((*repository.Get("iris", ""))->version(), 10);
   traffic.Stop();
 
@@ -174,10 +172,21 @@ TEST(VersionSwapTest, TenRolloutsUnderTrafficFailNoRequest) {
       }
     }
   }
-  // With traffic gone every retired version drains and the background thread
-  // frees it (a call's server side may finish just after its client did).
-  EXPECT_TRUE(repository.AwaitRetiredFreed(absl::Seconds(60)))
-      << repository.retired_count() << " retired versions still held";
+  // With traffic gone every retired version drains and is freed as its last
+  // call lets go of it (a call's server side may finish just after its
+  // client did).
+  for (int version = 1; version <= 11; ++version) {
+    // 5 and 8 failed; 10 serves again after the roll-back.
+    if (version == 5 || version == 8 || version == 10) continue;
+    EXPECT_TRUE(observer.AwaitState("iris", version, VersionState::kUnloaded))
+        << "version " << version << " never unloaded";
+    const std::vector<VersionState> history = observer.History("iris", version);
+    EXPECT_EQ(history, (std::vector<VersionState>{
+                           VersionState::kLoading, VersionState::kReady,
+                           VersionState::kDraining, VersionState::kUnloaded}))
+        << "version " << version;
+  }
+  EXPECT_EQ(observer.History("iris", 10).back(), VersionState::kReady);
 }
 
 TEST(VersionSwapTest, HealthFollowsReadinessAsPollsChangeTheRepository) {
@@ -201,17 +210,18 @@ TEST(VersionSwapTest, HealthFollowsReadinessAsPollsChangeTheRepository) {
   EXPECT_EQ(status(), grpc::health::v1::HealthCheckResponse::SERVING);
   // A model that cannot load appears: the server is no longer ready.
   ModelRepository& repository = server->repository();
-  const uint64_t polls_seen = repository.polls();
+  RecordingObserver& observer = server->observer();
+  const uint64_t polls_seen = observer.polls();
   fs::create_directories(root + "/broken/1");
   std::ofstream(root + "/broken/config.pbtxt") << "max_batch_size: -1\n";
   // Three polls: one sees the new files, one trusts them, one spare.
-  ASSERT_TRUE(repository.AwaitPolls(polls_seen + 3, absl::Seconds(60)));
+  ASSERT_TRUE(observer.AwaitPolls(polls_seen + 3));
   EXPECT_FALSE(repository.AllReady());
   EXPECT_EQ(status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
   // It goes away again: ready and serving.
   fs::remove_all(root + "/broken");
-  const uint64_t polls_now = repository.polls();
-  ASSERT_TRUE(repository.AwaitPolls(polls_now + 2, absl::Seconds(60)));
+  const uint64_t polls_now = observer.polls();
+  ASSERT_TRUE(observer.AwaitPolls(polls_now + 2));
   EXPECT_EQ(status(), grpc::health::v1::HealthCheckResponse::SERVING);
 }
 
@@ -318,22 +328,28 @@ TEST(UnloadTest, UnloadingAVersionGivesItsMemoryBack) {
   if (TestModels("big").empty())
     GTEST_FAIL() << "INFERD_TEST_MODELS is not set";
   TorchModelLoader loader;
+  RecordingObserver observer;
   ModelRepository::Options options;
   options.root = TestModels("big");
   options.mode = ControlMode::kExplicit;
   options.start_thread = false;
+  options.observer = &observer;
   auto repository = ModelRepository::Create(options, &loader);
   ASSERT_TRUE(repository.ok());
+  // Each unload happens on the repository's unload thread, as soon as the
+  // last reference goes; the observer says when the n-th one is done.
+  auto unload = [&](int n) {
+    ASSERT_TRUE((*repository)->UnloadModel("big").ok());
+    ASSERT_TRUE(observer.AwaitReached("big", 1, VersionState::kUnloaded, n));
+  };
   // One cycle first: LibTorch sets up its own lasting state on first use.
   ASSERT_TRUE((*repository)->LoadModel("big").ok());
-  ASSERT_TRUE((*repository)->UnloadModel("big").ok());
-  ASSERT_EQ((*repository)->Reap(), 1);
+  unload(1);
 
   const int64_t before = ResidentBytes();
   ASSERT_TRUE((*repository)->LoadModel("big").ok());
   const int64_t loaded = ResidentBytes();
-  ASSERT_TRUE((*repository)->UnloadModel("big").ok());
-  ASSERT_EQ((*repository)->Reap(), 1);
+  unload(2);
   const int64_t after = ResidentBytes();
   RecordProperty("rss_before_load", std::to_string(before));
   RecordProperty("rss_loaded", std::to_string(loaded));

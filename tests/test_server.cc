@@ -31,6 +31,7 @@ std::unique_ptr<TestServer> TestServer::Start(const std::string& root,
   options.metrics = server->metrics_.get();
   options.mode = mode;
   options.poll_interval = poll_interval;
+  options.observer = &server->observer_;
   auto repository = ModelRepository::Create(options, loader);
   EXPECT_TRUE(repository.ok()) << repository.status();
   if (!repository.ok()) return nullptr;

@@ -34,12 +34,15 @@ class TestServer {
   inference::GRPCInferenceService::Stub& stub() { return *stub_; }
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
   ModelRepository& repository() { return *repository_; }
+  // What the repository did on its own threads (state changes, polls).
+  RecordingObserver& observer() { return observer_; }
   InferenceServer& server() { return *server_; }
   metrics::ServerMetrics& metrics() { return *metrics_; }
   int port() const { return server_->port(); }
 
  private:
   std::unique_ptr<ModelLoader> owned_loader_;
+  RecordingObserver observer_;  // outlives the repository
   std::unique_ptr<metrics::ServerMetrics> metrics_;
   std::unique_ptr<ModelRepository> repository_;
   std::unique_ptr<InferenceServer> server_;

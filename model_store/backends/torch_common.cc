@@ -17,19 +17,6 @@
 namespace inferd::torch_backend {
 namespace {
 
-struct TypePair {
-  inference::DataType config;
-  at::ScalarType torch;
-};
-
-constexpr TypePair kTypes[] = {
-    {inference::TYPE_BOOL, at::kBool},   {inference::TYPE_UINT8, at::kByte},
-    {inference::TYPE_INT8, at::kChar},   {inference::TYPE_INT16, at::kShort},
-    {inference::TYPE_INT32, at::kInt},   {inference::TYPE_INT64, at::kLong},
-    {inference::TYPE_FP16, at::kHalf},   {inference::TYPE_FP32, at::kFloat},
-    {inference::TYPE_FP64, at::kDouble}, {inference::TYPE_BF16, at::kBFloat16},
-};
-
 #ifdef INFERD_WITH_CUDA
 constexpr bool kBuiltWithCuda = true;
 #else
@@ -66,18 +53,20 @@ absl::StatusOr<std::vector<int>> GroupGpus(
 
 }  // namespace
 
+// The table lives in data_type.cc; its Torch codes are c10::ScalarType's.
+static_assert(static_cast<int>(at::kFloat) == 6 &&
+                  static_cast<int>(at::kBool) == 11 &&
+                  static_cast<int>(at::kBFloat16) == 15,
+              "c10::ScalarType values changed; update data_type.cc");
+
 std::optional<at::ScalarType> ToScalarType(inference::DataType type) {
-  for (const TypePair& pair : kTypes) {
-    if (pair.config == type) return pair.torch;
-  }
-  return std::nullopt;
+  const int code = TorchTypeCode(type);
+  if (code < 0) return std::nullopt;
+  return static_cast<at::ScalarType>(code);
 }
 
 inference::DataType FromScalarType(at::ScalarType type) {
-  for (const TypePair& pair : kTypes) {
-    if (pair.torch == type) return pair.config;
-  }
-  return inference::TYPE_INVALID;
+  return FromTorchTypeCode(static_cast<int>(type));
 }
 
 absl::StatusOr<std::vector<at::ScalarType>> InputTypes(

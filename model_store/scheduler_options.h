@@ -1,0 +1,18 @@
+#ifndef INFERD_MODEL_STORE_SCHEDULER_OPTIONS_H_
+#define INFERD_MODEL_STORE_SCHEDULER_OPTIONS_H_
+
+#include "absl/strings/string_view.h"
+#include "batching/batch_scheduler.h"
+#include "proto/model_config.pb.h"
+
+namespace inferd {
+
+// The batching options a validated config asks for: max_batch_size,
+// dynamic_batching (preferred sizes, queue delay, queue policy) and one
+// worker per instance. `display_name` names the scheduler in messages.
+batching::BatchSchedulerOptions SchedulerOptionsFromConfig(
+    const inference::ModelConfig& config, absl::string_view display_name);
+
+}  // namespace inferd
+
+#endif  // INFERD_MODEL_STORE_SCHEDULER_OPTIONS_H_
