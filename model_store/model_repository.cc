@@ -16,60 +16,7 @@
 namespace inferd {
 namespace fs = std::filesystem;
 
-// Logs every state change and passes it on to the observer the options name.
-class ModelRepository::Relay final : public VersionObserver {
- public:
-  explicit Relay(RepositoryObserver* next) : next_(next) {}
-
-  void OnVersionState(const std::string& model,
-                      const VersionStatus& status) override {
-    const std::string what =
-        absl::StrCat("model ", model, " version ", status.version);
-    switch (status.state) {
-      case VersionState::kLoading:
-        LogInfo(what, " LOADING");
-        break;
-      case VersionState::kReady:
-        LogInfo(what, " is READY");
-        break;
-      case VersionState::kFailed:
-        LogError(what, " FAILED: ", status.reason);
-        break;
-      case VersionState::kDraining:
-        LogInfo(what, " UNLOADING (draining): ", status.reason);
-        break;
-      case VersionState::kUnloaded:
-        LogInfo(what, " UNLOADED");
-        break;
-    }
-    if (next_ != nullptr) next_->OnVersionState(model, status);
-  }
-
- private:
-  RepositoryObserver* const next_;
-};
-
 namespace {
-
-// Hands a version's destruction to the unload thread when its last reference
-// drops, wherever that is (a gRPC thread finishing a call, the load thread
-// retiring it); then it is UNLOADED.
-struct UnloadWhenUnused {
-  std::shared_ptr<TaskRunner> unloader;
-  std::shared_ptr<VersionObserver> relay;  // the record's observer
-  std::shared_ptr<VersionRecord> record;
-
-  void operator()(ServableModel* servable) const {
-    unloader->Post([servable, record = record, relay = relay] {
-      delete servable;  // joins its (idle) workers, frees the model
-      // Only a retired version becomes UNLOADED; one that never served (a
-      // load discarded) or that served until shutdown ends as it was.
-      if (record->status().state == VersionState::kDraining) {
-        record->MarkUnloaded().IgnoreError();
-      }
-    });
-  }
-};
 
 std::string Withdrawn(int64_t version) {
   return absl::StrCat("withdrawn: directory ", version, "/ is gone");
@@ -103,9 +50,8 @@ absl::StatusOr<std::unique_ptr<ModelRepository>> ModelRepository::Create(
 
 ModelRepository::ModelRepository(Options options, ModelLoader* loader)
     : options_(std::move(options)),
-      loader_(loader),
-      relay_(std::make_shared<Relay>(options_.observer)),
-      unloader_(std::make_shared<TaskRunner>()) {}
+      lifecycle_({options_.root, loader, options_.clock, options_.metrics,
+                  options_.observer}) {}
 
 ModelRepository::~ModelRepository() {
   {
@@ -113,7 +59,7 @@ ModelRepository::~ModelRepository() {
     stopping_ = true;
   }
   if (poller_.joinable()) poller_.join();
-  std::vector<Retiring> retiring;
+  std::vector<VersionLifecycle::Retiring> retiring;
   {
     absl::MutexLock lock(&mu_);
     for (auto& [name, entry] : models_) {
@@ -124,12 +70,8 @@ ModelRepository::~ModelRepository() {
       entry.serving.clear();
     }
   }
-  for (Retiring& r : retiring) {
-    r.record->MarkDraining(r.reason).IgnoreError();
-    r.servable.reset();
-  }
-  // Versions still held by a caller unload when it lets go; the unload thread
-  // lives until then.
+  // Versions still held by a caller unload when it lets go.
+  lifecycle_.Retire(std::move(retiring));
 }
 
 void ModelRepository::PollLoop(absl::Time next) {
@@ -387,59 +329,30 @@ absl::Status ModelRepository::LoadPlanned(
 absl::StatusOr<ModelRepository::Served> ModelRepository::LoadOne(
     const std::string& name, const inference::ModelConfig& config,
     int64_t version, const FileSet& files) {
-  auto record = std::make_shared<VersionRecord>(name, version, relay_.get());
-  relay_->OnVersionState(name, record->status());
+  std::shared_ptr<VersionRecord> record = lifecycle_.Begin(name, version);
   {
     absl::MutexLock lock(&mu_);
     models_[name].latest[version] = record;
   }
-  VersionLoadContext context;
-  context.loader = loader_;
-  context.clock = options_.clock;
-  context.metrics = options_.metrics;
-  const std::string model_dir = absl::StrCat(options_.root, "/", name);
-  absl::StatusOr<std::unique_ptr<ServableModel>> loaded =
-      LoadServable(context, config, model_dir, version);
-  if (options_.metrics != nullptr) {
-    options_.metrics->CountLoad(name, absl::StrCat(version), loaded.ok());
+  absl::StatusOr<Served> loaded = lifecycle_.Load(record, config, files);
+  if (loaded.ok()) return loaded;
+  absl::MutexLock lock(&mu_);
+  Entry& entry = models_[name];
+  // Files that changed under the load are not the ones that failed.
+  if (!absl::IsAborted(loaded.status())) entry.failed[version] = files;
+  auto serving = entry.serving.find(version);
+  if (serving != entry.serving.end()) {
+    // A reload that failed: the copy loaded before serves on, and the index
+    // shows it, with the problem.
+    serving->second.record
+        ->SetProblem(absl::StrCat("its files changed and could not be loaded "
+                                  "again (",
+                                  loaded.status().message(),
+                                  "); serving the copy loaded before"))
+        .IgnoreError();
+    entry.latest[version] = serving->second.record;
   }
-  // A version withdrawn or rewritten while it loaded is not what was
-  // planned: whatever came of the load is dropped, and no failure is held
-  // against the files (they are not the ones that were loaded).
-  absl::StatusOr<FileSet> after =
-      FilesUnder(absl::StrCat(model_dir, "/", version));
-  std::string moved;
-  if (!after.ok() || after->empty()) {
-    moved = "withdrawn while it loaded: its directory is gone";
-  } else if (*after != files) {
-    moved =
-        "its files changed while it loaded; it loads again once they are "
-        "stable";
-  }
-  const bool ok = loaded.ok() && moved.empty();
-  if (!ok) {
-    const std::string reason =
-        !moved.empty() ? moved : std::string(loaded.status().message());
-    record->MarkFailed(reason).IgnoreError();
-    absl::MutexLock lock(&mu_);
-    Entry& entry = models_[name];
-    if (moved.empty()) entry.failed[version] = files;
-    auto serving = entry.serving.find(version);
-    if (serving != entry.serving.end()) {
-      // A reload that failed: the copy loaded before serves on, and the
-      // index shows it, with the problem.
-      serving->second.record
-          ->SetProblem(
-              absl::StrCat("its files changed and could not be loaded again (",
-                           reason, "); serving the copy loaded before"))
-          .IgnoreError();
-      entry.latest[version] = serving->second.record;
-    }
-    return moved.empty() ? loaded.status() : absl::AbortedError(reason);
-  }
-  std::shared_ptr<ServableModel> servable(
-      loaded->release(), UnloadWhenUnused{unloader_, relay_, record});
-  return Served{std::move(servable), std::move(record), files};
+  return loaded.status();
 }
 
 void ModelRepository::Publish(
@@ -447,7 +360,7 @@ void ModelRepository::Publish(
     const std::vector<std::pair<int64_t, std::string>>& retire,
     const absl::Status& last_failure) {
   std::vector<std::shared_ptr<VersionRecord>> ready;
-  std::vector<Retiring> retiring;
+  std::vector<VersionLifecycle::Retiring> retiring;
   {
     absl::MutexLock lock(&mu_);
     Entry& entry = models_[name];
@@ -455,7 +368,8 @@ void ModelRepository::Publish(
       auto old = entry.serving.find(version);
       if (old != entry.serving.end()) {
         retiring.push_back({std::move(old->second.servable), old->second.record,
-                            "replaced by a new load of the same version"});
+                            "replaced by a new load of the same version",
+                            /*still_served=*/true});
       }
       ready.push_back(served.record);
       entry.latest[version] = served.record;
@@ -472,33 +386,8 @@ void ModelRepository::Publish(
   }
   // New versions serve from here on; the ones they replace take no new
   // requests from here on, finish theirs, and unload when the last is done.
-  for (const auto& record : ready) {
-    record->MarkReady().IgnoreError();
-    if (options_.metrics != nullptr) {
-      options_.metrics->ForVersion(name, absl::StrCat(record->version()))
-          ->SetReady(true);
-    }
-  }
-  FinishRetiring(name, std::move(retiring));
-}
-
-void ModelRepository::FinishRetiring(const std::string& name,
-                                     std::vector<Retiring> retiring) {
-  for (Retiring& r : retiring) {
-    r.record->MarkDraining(r.reason).IgnoreError();
-    if (options_.metrics != nullptr) {
-      absl::MutexLock lock(&mu_);
-      auto entry = models_.find(name);
-      const bool still_served =
-          entry != models_.end() &&
-          entry->second.serving.count(r.record->version()) > 0;
-      if (!still_served) {
-        options_.metrics->ForVersion(name, absl::StrCat(r.record->version()))
-            ->SetReady(false);
-      }
-    }
-    r.servable.reset();
-  }
+  lifecycle_.Activate(ready);
+  lifecycle_.Retire(std::move(retiring));
 }
 
 void ModelRepository::NoteProblem(const std::string& name,
@@ -512,7 +401,7 @@ void ModelRepository::NoteProblem(const std::string& name,
 }
 
 void ModelRepository::RemoveModel(const std::string& name) {
-  std::vector<Retiring> retiring;
+  std::vector<VersionLifecycle::Retiring> retiring;
   {
     absl::MutexLock lock(&mu_);
     auto entry = models_.find(name);
@@ -524,13 +413,13 @@ void ModelRepository::RemoveModel(const std::string& name) {
     models_.erase(entry);
   }
   last_scan_.erase(name);
-  FinishRetiring(name, std::move(retiring));
+  lifecycle_.Retire(std::move(retiring));
   NotifyChange();
 }
 
 absl::Status ModelRepository::UnloadModel(const std::string& name) {
   absl::MutexLock load_lock(&load_mu_);
-  std::vector<Retiring> retiring;
+  std::vector<VersionLifecycle::Retiring> retiring;
   {
     absl::MutexLock lock(&mu_);
     auto entry = models_.find(name);
@@ -544,7 +433,7 @@ absl::Status ModelRepository::UnloadModel(const std::string& name) {
     entry->second.serving.clear();
     entry->second.wanted = false;
   }
-  FinishRetiring(name, std::move(retiring));
+  lifecycle_.Retire(std::move(retiring));
   NotifyChange();
   return absl::OkStatus();
 }

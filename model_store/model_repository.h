@@ -15,11 +15,11 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
-#include "common/task_runner.h"
 #include "metrics/metrics.h"
 #include "model_store/model.h"
 #include "model_store/repository_scan.h"
 #include "model_store/servable_model.h"
+#include "model_store/version_lifecycle.h"
 #include "model_store/version_plan.h"
 #include "model_store/version_record.h"
 #include "proto/model_config.pb.h"
@@ -150,11 +150,7 @@ class ModelRepository {
 
  private:
   // One published load of a version.
-  struct Served {
-    std::shared_ptr<ServableModel> servable;  // frees through the unloader
-    std::shared_ptr<VersionRecord> record;
-    FileSet files;  // what it was loaded from
-  };
+  using Served = VersionLifecycle::Loaded;
   struct Entry {
     std::shared_ptr<const inference::ModelConfig> config;
     FileSet config_files;  // the top-level files `config` was read from
@@ -171,9 +167,6 @@ class ModelRepository {
     bool require_stable = false;  // poll: trust only files seen twice
     bool retry_failed = false;    // explicit: retry versions that failed
   };
-  // Passes state changes to the log and to Options::observer.
-  class Relay;
-
   ModelRepository(Options options, ModelLoader* loader);
 
   // Brings model `name` in line with its directory.
@@ -203,16 +196,6 @@ class ModelRepository {
                const std::vector<std::pair<int64_t, std::string>>& retire,
                const absl::Status& last_failure)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
-  // A retired version on its way out.
-  struct Retiring {
-    std::shared_ptr<ServableModel> servable;
-    std::shared_ptr<VersionRecord> record;
-    std::string reason;
-  };
-  // Marks each DRAINING and lets go of it: it unloads once its requests are
-  // answered. Takes mu_ (for metrics).
-  void FinishRetiring(const std::string& name, std::vector<Retiring> retiring)
-      ABSL_LOCKS_EXCLUDED(mu_);
   // Notes `problem` (empty: none) on every serving version of `name`.
   void NoteProblem(const std::string& name, const std::string& problem)
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -226,14 +209,8 @@ class ModelRepository {
   void NotifyChange();
 
   const Options options_;
-  ModelLoader* const loader_;
-  // The observer of every record; shared with each servable's deleter, so it
-  // outlives the records it observes.
-  std::shared_ptr<Relay> relay_;
-  // Frees retired versions: their last reference may drop on any thread,
-  // including their own workers, so destruction is handed here. Shared with
-  // each servable's deleter, so it outlives them all.
-  std::shared_ptr<TaskRunner> unloader_;
+  // Loads, activates, retires and unloads single versions.
+  VersionLifecycle lifecycle_;
 
   // Serialises loads (start-up, polls, RPCs); never held with mu_ waited on.
   absl::Mutex load_mu_ ABSL_ACQUIRED_BEFORE(mu_);
