@@ -21,21 +21,22 @@
 
 ABSL_FLAG(std::string, server, "127.0.0.1:8001", "inferd gRPC address");
 ABSL_FLAG(std::string, model, "iris", "model name");
-ABSL_FLAG(std::vector<std::string>, flower, {},
-          "sepal length,sepal width,petal length,petal width in cm; "
-          "repeatable (default: three sample flowers)");
+ABSL_FLAG(std::string, flower, "",
+          "sepal length,sepal width,petal length,petal width in cm; several "
+          "flowers separated by ';' (default: three sample flowers)");
 
 namespace {
 
 std::vector<std::vector<float>> Flowers() {
   std::vector<std::vector<float>> flowers;
-  for (const std::string& text : absl::GetFlag(FLAGS_flower)) {
+  for (absl::string_view text : absl::StrSplit(absl::GetFlag(FLAGS_flower), ';',
+                                               absl::SkipWhitespace())) {
     std::vector<float> row;
     for (absl::string_view field : absl::StrSplit(text, ',')) {
       float value = 0;
       if (!absl::SimpleAtof(field, &value)) {
-        std::fprintf(stderr, "--flower=%s: not a number: %s\n", text.c_str(),
-                     std::string(field).c_str());
+        std::fprintf(stderr, "--flower=%s: not a number: %s\n",
+                     std::string(text).c_str(), std::string(field).c_str());
         std::exit(2);
       }
       row.push_back(value);

@@ -8,9 +8,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/bootstrap.sh"
 "$root/scripts/build.sh"
 repo="$root/build/model_repository"
-if [[ ! -f "$repo/iris/1/model.pt" ]]; then
+if [[ ! -f "$repo/iris/1/model.pt" || ! -f "$repo/iris_aoti/1/model.pt2" ]]; then
   "$root/.venv/bin/python" "$root/examples/iris/train_export.py" \
     --repository "$repo" --checkpoint "$root/build/iris_checkpoint.pt"
 fi
 echo "serve: try  build/bin/iris-client --server=127.0.0.1:8001  in another shell"
+echo "serve: (or --model=iris_aoti for the .pt2 export of the same model)"
 exec "$root/build/bin/inferd" --model-repository="$repo" "$@"

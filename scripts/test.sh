@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # One command from a fresh clone to a tested tree: installs what is missing,
-# builds, and runs the whole test suite with CTest (unit tests, and end-to-end
-# tests against a real server and real TorchScript models made by the
-# make_test_models fixture). Extra arguments go to ctest, e.g. -L e2e.
+# builds, and runs the whole test suite with CTest (unit tests, end-to-end
+# tests against a real server and real models made by the make_test_models
+# fixture, the swap test under load). Extra arguments go to ctest, e.g.
+# -L e2e. Prints how long each stage took.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+stage() { echo "test.sh: $1 took $((SECONDS - start)) s"; start=$SECONDS; }
+start=$SECONDS
 "$root/scripts/bootstrap.sh"
+stage bootstrap
 "$root/scripts/build.sh"
+stage build
 cd "$root/build"
-ctest --output-on-failure --timeout 600 -j "$(nproc)" "$@"
+ctest --output-on-failure --timeout 900 -j "$(nproc)" "$@"
+stage ctest

@@ -4,7 +4,7 @@
 #   tests/swap_under_load.sh BUILD_DIR MODELS_DIR [RUNS]
 # Starts one busy loop per core (stopped on exit, whatever happens), then
 # runs VersionSwapTest.TenRolloutsUnderTrafficFailNoRequest RUNS times
-# (default 10) in a row, stopping at the first failure.
+# (default 10; CTest runs 30, ~40 s) in a row, stopping at the first failure.
 set -u
 build=$1
 models=$2

@@ -62,14 +62,9 @@ class AotiModel final : public AotiProbeTarget {
       int instance, const std::vector<Tensor>& inputs) override {
     Instance& target = instances_[instance];
     try {
-      UseIntraOpThreads();
-      c10::InferenceMode inference_mode;
-      Placement::Guard on_stream(target.place);
-      std::vector<at::Tensor> args(input_positions_.size());
-      for (size_t i = 0; i < inputs.size(); ++i) {
-        args[input_positions_[i]] =
-            WrapInput(inputs[i], input_types_[i], target.place.device());
-      }
+      ForwardScope scope(target.place);
+      std::vector<at::Tensor> args = WrapInputs(
+          inputs, input_types_, input_positions_, target.place.device());
       const int64_t rows = batched_ ? args.front().size(0) : 0;
       const bool padded = batched_ && rows < min_rows_;
       if (padded) {

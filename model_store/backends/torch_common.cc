@@ -162,6 +162,21 @@ Placement::Guard::Guard(const Placement& placement) {
 #endif
 }
 
+ForwardScope::ForwardScope(const Placement& placement) : on_stream_(placement) {
+  UseIntraOpThreads();
+}
+
+std::vector<at::Tensor> WrapInputs(const std::vector<Tensor>& inputs,
+                                   const std::vector<at::ScalarType>& types,
+                                   const std::vector<int>& positions,
+                                   const c10::Device& device) {
+  std::vector<at::Tensor> args(positions.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    args[positions[i]] = WrapInput(inputs[i], types[i], device);
+  }
+  return args;
+}
+
 inference::ModelInstanceGroup::Kind DefaultAutoKind() {
   return kBuiltWithCuda && torch::cuda::is_available()
              ? inference::ModelInstanceGroup::KIND_GPU

@@ -8,6 +8,7 @@
 
 #include <ATen/ATen.h>
 #include <c10/core/Device.h>
+#include <c10/core/InferenceMode.h>
 #ifdef INFERD_WITH_CUDA
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -99,6 +100,26 @@ class Placement {
   std::optional<c10::cuda::CUDAStream> stream_;
 #endif
 };
+
+// What every forward pass runs under, for its lifetime: the configured
+// intra-op threads (UseIntraOpThreads), c10::InferenceMode (no autograd
+// state), and the instance's stream (copies in, the pass and copies out all
+// go on it, and a blocking copy out waits for that stream alone).
+class ForwardScope {
+ public:
+  explicit ForwardScope(const Placement& placement);
+
+ private:
+  c10::InferenceMode inference_mode_;
+  Placement::Guard on_stream_;
+};
+
+// The batch's inputs as tensors on `device`, at the model's argument
+// positions: input i of the config goes to positions[i], as types[i].
+std::vector<at::Tensor> WrapInputs(const std::vector<Tensor>& inputs,
+                                   const std::vector<at::ScalarType>& types,
+                                   const std::vector<int>& positions,
+                                   const c10::Device& device);
 
 // KIND_GPU where this build has CUDA and a GPU is present, else KIND_CPU.
 inference::ModelInstanceGroup::Kind DefaultAutoKind();

@@ -41,15 +41,10 @@ class TorchScriptModel final : public Model {
       int instance, const std::vector<Tensor>& inputs) override {
     Instance& target = instances_[instance];
     try {
-      UseIntraOpThreads();
-      c10::InferenceMode inference_mode;
-      // The blocking copy out waits for this instance's stream alone.
-      Placement::Guard on_stream(target.place);
-      std::vector<c10::IValue> args(input_positions_.size());
-      for (size_t i = 0; i < inputs.size(); ++i) {
-        args[input_positions_[i]] =
-            WrapInput(inputs[i], input_types_[i], target.place.device());
-      }
+      ForwardScope scope(target.place);
+      std::vector<at::Tensor> tensors = WrapInputs(
+          inputs, input_types_, input_positions_, target.place.device());
+      std::vector<c10::IValue> args(tensors.begin(), tensors.end());
       c10::IValue result = target.module.forward(std::move(args));
       return CollectOutputs(result);
     } catch (const std::exception& e) {
