@@ -1,6 +1,7 @@
 #include "batching/batch_policy.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
 
@@ -32,8 +33,23 @@ absl::Status ValidateBatchPolicyOptions(const BatchPolicyOptions& options) {
   return absl::OkStatus();
 }
 
+int64_t SustainableBatchRows(const LoadEstimate& load,
+                             int64_t max_batch_size) {
+  if (!load.known) return 1;
+  const double rows_per_second =
+      load.arrivals_per_second * load.rows_per_request;
+  const double during_fixed_cost = rows_per_second * load.batch_cost;
+  if (during_fixed_cost < 1) return 1;
+  const double busy = rows_per_second * load.row_cost;
+  if (busy >= 1) return max_batch_size;  // overloaded: as big as allowed
+  const double rows = std::ceil(during_fixed_cost / (1 - busy));
+  return static_cast<int64_t>(
+      std::clamp(rows, 1.0, static_cast<double>(max_batch_size)));
+}
+
 BatchDecision DecideBatch(const std::deque<QueuedItem>& queue, absl::Time now,
-                          const BatchPolicyOptions& options, bool flush) {
+                          const BatchPolicyOptions& options, bool flush,
+                          const LoadEstimate& load) {
   BatchDecision decision;
   if (queue.empty()) return decision;
   if (!options.dynamic_batching) {
@@ -69,7 +85,21 @@ BatchDecision DecideBatch(const std::deque<QueuedItem>& queue, absl::Time now,
     decision.count = count;
     return decision;
   }
-  decision.wake_at = delay_ends;
+  if (!options.adaptive_delay) {
+    decision.wake_at = delay_ends;
+    return decision;
+  }
+  const int64_t target = SustainableBatchRows(load, options.max_batch_size);
+  if (rows >= target) {
+    decision.count = count;
+    return decision;
+  }
+  // Wait for the rows expected to bring the batch to `target`.
+  const double rows_per_second =
+      load.arrivals_per_second * load.rows_per_request;
+  const absl::Time expected =
+      now + absl::Seconds(static_cast<double>(target - rows) / rows_per_second);
+  decision.wake_at = std::min(expected, delay_ends);
   return decision;
 }
 

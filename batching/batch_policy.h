@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "batching/load_estimator.h"
 
 namespace inferd::batching {
 
@@ -28,6 +29,11 @@ struct BatchPolicyOptions {
   // How long the oldest queued request may wait for more rows before what is
   // queued is sent anyway. Zero: never wait.
   absl::Duration max_queue_delay = absl::ZeroDuration();
+
+  // false: Triton's fixed delay, a batch that can grow always waits up to
+  // max_queue_delay. true: adaptive, it waits only while waiting is expected
+  // to pay, and never longer than max_queue_delay (see DecideBatch).
+  bool adaptive_delay = false;
 };
 
 // Checks the options for consistency; InvalidArgument names the bad field.
@@ -48,7 +54,8 @@ struct BatchDecision {
   absl::Time wake_at = absl::InfiniteFuture();
 };
 
-// The batching policy, a pure function of queue, time and options.
+// The batching policy, a pure function of queue, time, options and the
+// queue's measured load. It is asked when a worker is idle.
 //
 // The candidate batch is the longest FIFO prefix of requests with the head's
 // shape key whose rows fit in max_batch_size. It is sent now when
@@ -58,9 +65,28 @@ struct BatchDecision {
 //    another shape or would not fit; or
 //  - its rows equal a preferred batch size, or reach the largest one; or
 //  - the head has waited max_queue_delay.
-// Otherwise the decision is to wait until the head's delay runs out.
+// Otherwise, with a fixed delay, the decision is to wait until the head's
+// delay runs out.
+//
+// With adaptive_delay, waiting has to pay. A batch of n rows costs
+// a + n*b (load.batch_cost, load.row_cost) and rows arrive at
+// r = arrivals_per_second * rows_per_request. Running now keeps the worker
+// busy; the rows that arrive meanwhile form the next batch by themselves.
+// Waiting helps only when the fixed cost a is what limits throughput: when
+// rows arrive faster than one per a (r*a >= 1), the worker keeps up with
+// them only with batches of at least B = r*a / (1 - r*b) rows (all of
+// max_batch_size when r*b >= 1). So: send now while the load is unknown,
+// while r*a < 1 (no company is expected soon), or once the candidate holds
+// B rows; else wait for the B - n rows expected, and never past the head's
+// max_queue_delay.
 BatchDecision DecideBatch(const std::deque<QueuedItem>& queue, absl::Time now,
-                          const BatchPolicyOptions& options, bool flush);
+                          const BatchPolicyOptions& options, bool flush,
+                          const LoadEstimate& load = LoadEstimate());
+
+// The rows a batch should hold for the worker to keep up with `load`
+// (B above), in [1, max_batch_size]; 1 when the load is unknown or light.
+int64_t SustainableBatchRows(const LoadEstimate& load,
+                             int64_t max_batch_size);
 
 }  // namespace inferd::batching
 

@@ -82,6 +82,7 @@ absl::Status BatchScheduler::Submit(std::unique_ptr<BatchTask> task) {
       }
       items_.push_back(QueuedItem{rows, task->shape_key(), now});
       entries_.push_back(Entry{std::move(task), deadline});
+      load_.OnArrival(now, rows);
       ++generation_;
       return absl::OkStatus();
     }
@@ -131,8 +132,8 @@ BatchScheduler::Work BatchScheduler::NextWork(bool wait) {
       work.stop = true;
       return work;
     }
-    const BatchDecision decision =
-        DecideBatch(items_, now, options_.policy, stopping_);
+    const BatchDecision decision = DecideBatch(
+        items_, now, options_.policy, stopping_, load_.Estimate(now));
     if (decision.count > 0) {
       work.batch.reserve(decision.count);
       for (size_t i = 0; i < decision.count; ++i) {
@@ -156,7 +157,14 @@ BatchScheduler::Work BatchScheduler::NextWork(bool wait) {
 size_t BatchScheduler::Execute(int worker, Work work) {
   for (auto& [task, status] : work.dropped) task->Fail(status);
   const size_t ran = work.batch.size();
-  if (ran > 0) processor_(worker, std::move(work.batch));
+  if (ran == 0) return 0;
+  int64_t rows = 0;
+  for (const auto& task : work.batch) rows += task->rows();
+  const absl::Time start = clock_->Now();
+  processor_(worker, std::move(work.batch));
+  const absl::Duration took = clock_->Now() - start;
+  absl::MutexLock lock(&mu_);
+  load_.OnBatchDone(rows, took);
   return ran;
 }
 

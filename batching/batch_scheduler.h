@@ -17,6 +17,7 @@
 #include "absl/time/time.h"
 #include "batching/batch_policy.h"
 #include "batching/batch_task.h"
+#include "batching/load_estimator.h"
 #include "common/clock.h"
 
 namespace inferd::batching {
@@ -41,7 +42,9 @@ struct BatchSchedulerOptions {
 };
 
 // A FIFO queue of BatchTasks and the pool of worker threads that take batches
-// off it according to DecideBatch() and hand them to a Processor.
+// off it according to DecideBatch() and hand them to a Processor. It
+// measures its load (arrivals, and each batch's time in the Processor, on
+// the clock) for the adaptive delay.
 //
 // Every submitted task is either handed to the processor exactly once or
 // failed exactly once (queue full, too many rows, deadline passed, cancelled,
@@ -113,6 +116,8 @@ class BatchScheduler {
   // Parallel queues: items_[i] describes entries_[i] for DecideBatch().
   std::deque<Entry> entries_ ABSL_GUARDED_BY(mu_);
   std::deque<QueuedItem> items_ ABSL_GUARDED_BY(mu_);
+  // Arrivals and batch costs, for the adaptive delay.
+  LoadEstimator load_ ABSL_GUARDED_BY(mu_);
   // Bumped on every change a waiting worker must look at.
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -2,7 +2,10 @@
 
 One run measures, on the same models, machine and load generator
 (build/bin/inferd-bench), a concurrency sweep of:
-  inferd           dynamic batching on (the exported config)
+  inferd           dynamic batching on (the exported config; the queue
+                   delay adaptive, inferd's default)
+  inferd-fixed     mlp only: the same with Triton's fixed queue delay
+                   (parameter INFERD_QUEUE_DELAY: "fixed")
   inferd-nobatch   the same model without a dynamic_batching block
   inferd-aoti      mlp only: the same model as a torch.export + AOTInductor
                    package (.pt2), dynamic batching on
@@ -117,6 +120,13 @@ def make_repository(tmp, model):
     if model == "mlp":
         subprocess.run([PYTHON, os.path.join(ROOT, "examples/mlp/export.py"),
                         "--repository", repo], check=True, stdout=subprocess.DEVNULL)
+        fixed = os.path.join(repo, "mlp_fixed")
+        shutil.copytree(os.path.join(repo, "mlp"), fixed)
+        config = open(os.path.join(fixed, "config.pbtxt")).read()
+        config = config.replace('name: "mlp"', 'name: "mlp_fixed"')
+        config += ('parameters { key: "INFERD_QUEUE_DELAY" '
+                   'value: { string_value: "fixed" } }\n')
+        open(os.path.join(fixed, "config.pbtxt"), "w").write(config)
         return repo, "mlp_nobatch"
     subprocess.run([PYTHON, os.path.join(ROOT, "examples/iris/train_export.py"),
                     "--repository", repo, "--checkpoint",
@@ -157,6 +167,8 @@ def run_model(args, model, tmp):
         results["inferd"] = sweep(args, port, model, "inferd", tmp, metrics_port)
         results["inferd-nobatch"] = sweep(args, port, nobatch, "inferd-nobatch", tmp)
         if model == "mlp":
+            results["inferd-fixed"] = sweep(args, port, "mlp_fixed", "inferd-fixed",
+                                            tmp, metrics_port)
             results["inferd-aoti"] = sweep(args, port, "mlp_aoti", "inferd-aoti",
                                            tmp, metrics_port)
     finally:
@@ -211,6 +223,21 @@ def report_formats(results, concurrency):
             f"| {level} | {cell(ts)} | {ts['mean_batch']:.1f} | "
             f"{ts['limit_infer_per_s']:.0f} | {cell(pt2)} | "
             f"{pt2['mean_batch']:.1f} | {pt2['limit_infer_per_s']:.0f} |")
+    return lines
+
+
+def report_delay(results, concurrency):
+    """The adaptive queue delay (the default) against Triton's fixed one and
+    against no batching, with the Python baseline for reference."""
+    lines = ["### mlp: adaptive against fixed queue delay", "",
+             "infer/s / p99 ms.", "",
+             "| concurrency | adaptive (default) | fixed delay | no batching | "
+             "python baseline |",
+             "|---:|---:|---:|---:|---:|"]
+    for i, level in enumerate(concurrency):
+        r = at_level(results, i)
+        lines.append(f"| {level} | {cell(r['inferd'])} | {cell(r['inferd-fixed'])} | "
+                     f"{cell(r['inferd-nobatch'])} | {cell(r['python'])} |")
     return lines
 
 
@@ -364,6 +391,8 @@ def main():
              f"{args.duration:g} s per level after {args.warmup:g} s warm-up.", ""]
     for model, results in all_results.items():
         lines += report(model, results, args.concurrency) + [""]
+        if "inferd-fixed" in results:
+            lines += report_delay(results, args.concurrency) + [""]
         if "inferd-aoti" in results:
             lines += report_formats(results, args.concurrency) + [""]
     lines += targets(all_results, args.concurrency)

@@ -2,6 +2,7 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <tuple>
 #include <vector>
 
 #include "metrics/process_collector.h"
@@ -52,7 +53,9 @@ ModelVersionMetrics::ModelVersionMetrics(ServerMetrics* server,
 
 void ModelVersionMetrics::CountRequest(absl::StatusCode code,
                                        absl::Duration duration) {
-  const size_t index = static_cast<size_t>(code) < requests_.size()
+  // The array's size is a constant; reading it needs no lock.
+  constexpr size_t kCodes = std::tuple_size<decltype(requests_)>::value;
+  const size_t index = static_cast<size_t>(code) < kCodes
                            ? static_cast<size_t>(code)
                            : static_cast<size_t>(absl::StatusCode::kUnknown);
   prometheus::Counter* counter = nullptr;

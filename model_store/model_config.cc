@@ -134,6 +134,14 @@ absl::Status ValidateBatching(const inference::ModelConfig& config) {
         "dynamic_batching.default_queue_policy.timeout_action: only REJECT is "
         "supported");
   }
+  auto mode = config.parameters().find(std::string(kQueueDelayParameter));
+  if (mode != config.parameters().end() &&
+      mode->second.string_value() != "adaptive" &&
+      mode->second.string_value() != "fixed") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "parameters[\"", kQueueDelayParameter, "\"]: expected \"adaptive\" or "
+        "\"fixed\", got \"", mode->second.string_value(), "\""));
+  }
   return ValidateBatchPolicyOptions(
       SchedulerOptionsFromConfig(config, config.name()).policy);
 }

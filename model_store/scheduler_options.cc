@@ -23,6 +23,11 @@ batching::BatchSchedulerOptions SchedulerOptionsFromConfig(
       dynamic.preferred_batch_size().end());
   options.policy.max_queue_delay =
       absl::Microseconds(dynamic.max_queue_delay_microseconds());
+  // Adaptive unless the model asks for Triton's fixed delay.
+  auto mode = config.parameters().find(std::string(kQueueDelayParameter));
+  options.policy.adaptive_delay =
+      mode == config.parameters().end() ||
+      mode->second.string_value() != "fixed";
   const auto& queue = dynamic.default_queue_policy();
   options.max_queue_size = queue.max_queue_size();
   options.queue_timeout =

@@ -7,9 +7,15 @@
 
 namespace inferd {
 
+// The model parameter choosing how dynamic batching waits: "adaptive" (the
+// default: only while waiting pays, at most max_queue_delay_microseconds)
+// or "fixed" (Triton's: a batch that can grow waits the whole delay).
+inline constexpr absl::string_view kQueueDelayParameter = "INFERD_QUEUE_DELAY";
+
 // The batching options a validated config asks for: max_batch_size,
-// dynamic_batching (preferred sizes, queue delay, queue policy) and one
-// worker per instance. `display_name` names the scheduler in messages.
+// dynamic_batching (preferred sizes, queue delay and its mode, queue
+// policy) and one worker per instance. `display_name` names the scheduler
+// in messages.
 batching::BatchSchedulerOptions SchedulerOptionsFromConfig(
     const inference::ModelConfig& config, absl::string_view display_name);
 

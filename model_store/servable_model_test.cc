@@ -80,6 +80,11 @@ constexpr char kConfig[] = R"pb(
     label_filename: "l"
   }
   dynamic_batching { max_queue_delay_microseconds: 1000 }
+  # These tests step batching by hand with Triton's fixed delay.
+  parameters {
+    key: "INFERD_QUEUE_DELAY"
+    value: { string_value: "fixed" }
+  }
 )pb";
 
 class ServableModelTest : public ::testing::Test {

@@ -144,12 +144,15 @@ void Drain(grpc::CompletionQueue* queue) {
 
 TEST(ConcurrencyTest, ThousandCallsInFlightAreHeldByFewThreadsAndBatchedOnce) {
   GatedLoader loader;
-  // The batch only runs once it has 1000 rows (the delay is ten minutes), so
-  // when the model runs, all 1000 calls are in flight inside the server.
+  // The batch only runs once it has 1000 rows (a fixed delay of ten
+  // minutes), so when the model runs, all 1000 calls are in flight inside
+  // the server.
   auto server = TestServer::Start(
       MakeRepository("thousand", 1000,
                      "dynamic_batching { max_queue_delay_microseconds: "
-                     "600000000 }\n"),
+                     "600000000 }\n"
+                     "parameters { key: \"INFERD_QUEUE_DELAY\" value: { "
+                     "string_value: \"fixed\" } }\n"),
       &loader);
   ASSERT_NE(server, nullptr);
   GatedModel* model = loader.model_;

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
@@ -189,11 +190,22 @@ absl::StatusOr<std::vector<Instance>> LoadInstances(
           path, kModelName, /*run_single_threaded=*/true, /*num_runners=*/1,
           cuda ? device.index() : c10::DeviceIndex(-1));
     } catch (const std::exception& e) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path,
-          ": AOTInductor could not load the package (was it built by "
-          "another PyTorch version? inferd runs ",
-          TorchVersion(), "): ", ErrorText(e)));
+      const std::string cause = ErrorText(e);
+      // A package is a shared library linked against libtorch.so: a build
+      // of inferd that left libtorch.so out (-DINFERD_CUDA=OFF with a CUDA
+      // LibTorch) cannot load it; another PyTorch's package fails here too.
+      const std::string hint =
+          absl::StrContains(cause, "cannot open shared object file")
+              ? std::string(
+                    "a library the package links is not loaded; a package "
+                    "needs libtorch.so, which inferd built with "
+                    "-DINFERD_CUDA=OFF against a CUDA LibTorch leaves out")
+              : absl::StrCat("was it built by another PyTorch version? "
+                             "inferd runs ",
+                             TorchVersion());
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": AOTInductor could not load the package (",
+                       hint, "): ", cause));
     }
     instances.push_back(Instance{std::move(package), Placement(device)});
   }
