@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One command from a fresh clone to a served model: installs what is missing,
-# builds, trains and exports the iris example into build/model_repository/,
+# builds, trains the iris example and publishes it through the packaging
+# tool into build/model_repository/,
 # and runs the server on 127.0.0.1:8001 (Ctrl-C stops it). Flags are passed
 # to inferd, e.g. scripts/serve.sh --grpc-port=9001.
 set -euo pipefail
@@ -9,6 +10,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/build.sh"
 repo="$root/build/model_repository"
 if [[ ! -f "$repo/iris/1/model.pt" || ! -f "$repo/iris_aoti/1/model.pt2" ]]; then
+  # Train, save the checkpoint, publish it (tools/inferd_package.py never
+  # overwrites a version, so start from an empty repository).
+  rm -rf "$repo"
   "$root/.venv/bin/python" "$root/examples/iris/train_export.py" \
     --repository "$repo" --checkpoint "$root/build/iris_checkpoint.pt"
 fi

@@ -1,12 +1,16 @@
-"""Train a small MLP on the iris data set and export it for inferd.
+"""Train a small MLP on the iris data set, save the checkpoint, and publish
+it to inferd through tools/inferd_package.py.
 
-Writes a TRAINING checkpoint (torch.save dict) to --checkpoint and two
-INFERENCE model repository entries with the same weights:
+Writes a TRAINING checkpoint (torch.save dict: model_state_dict,
+model_config, optimizer_state_dict, epoch, metrics, feature_mean,
+feature_std, feature_names, class_names) to --checkpoint, then publishes two
+model versions from it with the packaging tool, the normalisation and the
+softmax folded in (the models take RAW features):
   <repo>/<name>/        TorchScript (model.pt, platform pytorch_libtorch)
   <repo>/<name>_aoti/   torch.export + AOTInductor (model.pt2, torch_aoti)
-each with {config.pbtxt,labels.txt,normalization.json} and
-<version>/validation/*.bin. The models take RAW features; normalisation and
-softmax happen inside them.
+each with config.pbtxt, labels.txt, normalization.json (for reference) and
+<version>/validation/ holding all 150 iris rows and the eager outputs for
+them, which inferd's validation gate checks at load.
 
 Run it on the project's venv: .venv/bin/python examples/iris/train_export.py
 """
@@ -14,8 +18,9 @@ import argparse
 import json
 import os
 import random
-
+import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import torch
@@ -23,57 +28,25 @@ from torch import nn
 from sklearn.datasets import load_iris
 from sklearn.model_selection import train_test_split
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "python"))
-import inferd_export  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+from iris_model import IrisMlp  # noqa: E402
 
-CONFIG_TEMPLATE = """name: "{name}"
-platform: "{platform}"
-max_batch_size: 64
-input [
-  {{
-    name: "features"
-    data_type: TYPE_FP32
-    dims: [ 4 ]
-  }}
-]
-output [
-  {{
-    name: "probabilities"
-    data_type: TYPE_FP32
-    dims: [ 3 ]
-    label_filename: "labels.txt"
-  }}
-]
-dynamic_batching {{
-  max_queue_delay_microseconds: 200
-}}
-instance_group [
-  {{
-    kind: KIND_CPU
-    count: 1
-  }}
-]
-"""
-
-
-def make_mlp() -> nn.Sequential:
-    return nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
-
-
-class IrisClassifier(nn.Module):
-    """Inference wrapper: raw features -> class probabilities."""
-
-    def __init__(self, mlp: nn.Module, mean: torch.Tensor, std: torch.Tensor):
-        super().__init__()
-        self.mlp = mlp
-        self.register_buffer("mean", mean.clone())
-        self.register_buffer("std", std.clone())
-
-    # The argument name must match the config input name ("features").
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        logits = self.mlp((features - self.mean) / self.std)
-        return torch.softmax(logits, dim=1)
+def publish(checkpoint, rows_file, repo, name, fmt, version):
+    """Publishes `checkpoint` as version `version` of `name` with the
+    packaging tool; every iris row is an example its validation data holds."""
+    subprocess.run(
+        [sys.executable, os.path.join(ROOT, "tools", "inferd_package.py"),
+         checkpoint, "--model", "iris_model:IrisMlp", "--model-path", HERE,
+         "--example-inputs", rows_file,
+         "--input-name", "features", "--output-name", "probabilities",
+         "--normalize", "--mean-key", "feature_mean",
+         "--std-key", "feature_std", "--softmax",
+         "--format", fmt, "--max-batch-size", "64",
+         "--max-queue-delay-us", "200",
+         "--repository", repo, "--name", name, "--version", str(version)],
+        check=True)
 
 
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
@@ -112,7 +85,8 @@ def main() -> None:
     xtr, xte, ytr, yte = norm(x_tr), norm(x_te), torch.from_numpy(y_tr), torch.from_numpy(y_te)
 
     # Full-batch Adam training.
-    mlp = make_mlp()
+    config = {"in_features": 4, "hidden": 16, "classes": 3}
+    mlp = IrisMlp(**config)
     opt = torch.optim.Adam(mlp.parameters(), lr=0.01)
     loss_fn = nn.CrossEntropyLoss()
     for _ in range(args.epochs):
@@ -127,48 +101,33 @@ def main() -> None:
     print(f"train acc {metrics['train_accuracy']:.4f}  test acc {metrics['test_accuracy']:.4f}"
           f"  final loss {metrics['final_loss']:.4f}")
 
-    # Training artifact.
+    # The training artifact: what the PyTorch documentation recommends
+    # saving, and all the packaging tool needs.
     os.makedirs(os.path.dirname(os.path.abspath(checkpoint)), exist_ok=True)
     torch.save({"model_state_dict": mlp.state_dict(),
+                "model_config": config,
                 "optimizer_state_dict": opt.state_dict(),
                 "epoch": args.epochs,
                 "metrics": metrics,
                 "feature_mean": mean, "feature_std": std,
-                "feature_names": list(iris.feature_names),
-                "class_names": list(iris.target_names)}, checkpoint)
+                "feature_names": [str(n) for n in iris.feature_names],
+                "class_names": [str(c) for c in iris.target_names]}, checkpoint)
 
-    # Inference artifacts: the wrapper with normalisation + softmax, as
-    # TorchScript and as an AOTInductor package.
-    wrapper = IrisClassifier(mlp, mean, std).eval()
-    features = torch.from_numpy(x_all)
-    (probs,) = inferd_export.eager_outputs(wrapper, (features,))
-    predicted = probs.numpy().argmax(axis=1)
-    for fmt, name in (("torchscript", args.model_name),
-                      ("aoti", args.model_name + "_aoti")):
-        model_dir = os.path.join(repo, name)
-        version_dir = os.path.join(model_dir, str(args.version))
-        os.makedirs(version_dir, exist_ok=True)
-        model_file = os.path.join(version_dir, inferd_export.FILENAME[fmt])
-        inferd_export.export(wrapper, (features,), model_file, fmt,
-                             max_batch_size=64)
-        with open(os.path.join(model_dir, "config.pbtxt"), "w") as f:
-            f.write(CONFIG_TEMPLATE.format(name=name,
-                                           platform=inferd_export.PLATFORM[fmt]))
-        with open(os.path.join(model_dir, "labels.txt"), "w") as f:
-            f.write("".join(f"{c}\n" for c in iris.target_names))
-        with open(os.path.join(model_dir, "normalization.json"), "w") as f:
-            json.dump({"feature_names": list(iris.feature_names),
-                       "mean": mean.tolist(), "std": std.tolist(),
-                       "note": "applied inside the model; send raw "
-                               "(un-normalised) features"},
-                      f, indent=2)
-            f.write("\n")
-        # Validation tensors: all 150 raw rows and the EAGER wrapper's outputs.
-        inferd_export.write_validation(version_dir, {
-            "features": features, "probabilities": probs,
-            "predicted": predicted.astype(np.int64)})
-        print(f"exported {model_file}; validation: {len(x_all)} rows, "
-              f"agreement with labels {(predicted == y_all).mean():.4f}")
+    # The inference artifacts, published by the packaging tool.
+    os.makedirs(repo, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        rows_file = os.path.join(tmp, "iris_rows.pt")
+        torch.save(torch.from_numpy(x_all), rows_file)
+        for fmt, name in (("torchscript", args.model_name),
+                          ("aoti", args.model_name + "_aoti")):
+            publish(checkpoint, rows_file, repo, name, fmt, args.version)
+            with open(os.path.join(repo, name, "normalization.json"), "w") as f:
+                json.dump({"feature_names": list(iris.feature_names),
+                           "mean": mean.tolist(), "std": std.tolist(),
+                           "note": "applied inside the model; send raw "
+                                   "(un-normalised) features"},
+                          f, indent=2)
+                f.write("\n")
     print(f"checkpoint {checkpoint}")
 
 
