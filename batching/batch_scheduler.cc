@@ -4,13 +4,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/thread_scheduling.h"
 
 namespace inferd::batching {
 
-absl::StatusOr<std::unique_ptr<BatchScheduler>> BatchScheduler::Create(
-    BatchSchedulerOptions options, Processor processor, Clock* clock,
-    bool start_workers) {
+absl::Status BatchScheduler::Validate(const BatchSchedulerOptions& options) {
   if (absl::Status s = ValidateBatchPolicyOptions(options.policy); !s.ok()) {
     return s;
   }
@@ -22,38 +19,98 @@ absl::StatusOr<std::unique_ptr<BatchScheduler>> BatchScheduler::Create(
     return absl::InvalidArgumentError(
         "default_timeout_microseconds: expected >= 0");
   }
-  std::unique_ptr<BatchScheduler> scheduler(
-      new BatchScheduler(std::move(options), std::move(processor), clock));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<BatchScheduler>> BatchScheduler::Create(
+    BatchSchedulerOptions options, Processor processor, Clock* clock,
+    bool start_workers) {
+  if (absl::Status s = Validate(options); !s.ok()) return s;
+  std::unique_ptr<WorkerPool> own_pool;
+  std::vector<WorkerPool*> instance_pools;
   if (start_workers) {
-    for (int i = 0; i < scheduler->options_.num_workers; ++i) {
-      scheduler->workers_.emplace_back(&BatchScheduler::WorkerLoop,
-                                       scheduler.get(), i);
-    }
+    own_pool =
+        std::make_unique<WorkerPool>(options.name, options.num_workers, clock);
+    instance_pools.assign(options.num_workers, own_pool.get());
   }
+  std::unique_ptr<BatchScheduler> scheduler(
+      new BatchScheduler(std::move(options), std::move(processor), clock,
+                         std::move(instance_pools)));
+  scheduler->own_pool_ = std::move(own_pool);
+  scheduler->JoinPools();
+  return scheduler;
+}
+
+absl::StatusOr<std::unique_ptr<BatchScheduler>> BatchScheduler::Create(
+    BatchSchedulerOptions options, Processor processor, Clock* clock,
+    std::vector<WorkerPool*> instance_pools) {
+  if (absl::Status s = Validate(options); !s.ok()) return s;
+  if (instance_pools.size() != static_cast<size_t>(options.num_workers) ||
+      std::count(instance_pools.begin(), instance_pools.end(), nullptr) > 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model ", options.name, ": ", options.num_workers,
+        " instances need a worker pool each, got ", instance_pools.size()));
+  }
+  std::unique_ptr<BatchScheduler> scheduler(
+      new BatchScheduler(std::move(options), std::move(processor), clock,
+                         std::move(instance_pools)));
+  scheduler->JoinPools();
   return scheduler;
 }
 
 BatchScheduler::BatchScheduler(BatchSchedulerOptions options,
-                               Processor processor, Clock* clock)
+                               Processor processor, Clock* clock,
+                               std::vector<WorkerPool*> instance_pools)
     : options_(std::move(options)),
       processor_(std::move(processor)),
-      clock_(clock) {}
+      clock_(clock),
+      instance_pools_(std::move(instance_pools)),
+      busy_(options_.num_workers, false) {
+  for (WorkerPool* pool : instance_pools_) {
+    if (std::find(pools_.begin(), pools_.end(), pool) == pools_.end()) {
+      pools_.push_back(pool);
+    }
+  }
+}
+
+void BatchScheduler::JoinPools() {
+  for (WorkerPool* pool : pools_) pool->Add(this);
+}
+
+void BatchScheduler::WakePools() {
+  for (WorkerPool* pool : pools_) pool->Wake();
+}
 
 BatchScheduler::~BatchScheduler() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
-    ++generation_;
   }
-  for (std::thread& worker : workers_) worker.join();
-  // Without workers (tests), whatever is left still gets its one answer.
-  if (workers_.empty()) {
+  if (pools_.empty()) {
+    // Without workers (tests), whatever is left still gets its one answer.
     while (true) {
-      Work work = NextWork(/*wait=*/false);
-      if (work.batch.empty() && work.dropped.empty()) break;
-      Execute(0, std::move(work));
+      Work work;
+      {
+        absl::MutexLock lock(&mu_);
+        absl::Time wake_at;
+        work = TakeLocked(nullptr, clock_->Now(), &wake_at);
+        if (work.batch.empty() && work.dropped.empty()) break;
+        ++in_flight_;
+      }
+      Execute(std::move(work));
     }
+    return;
   }
+  WakePools();
+  {
+    absl::MutexLock lock(&mu_);
+    auto drained = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return entries_.empty() && in_flight_ == 0;
+    };
+    mu_.Await(absl::Condition(&drained));
+  }
+  for (WorkerPool* pool : pools_) pool->Remove(this);
+  own_pool_.reset();
 }
 
 absl::Status BatchScheduler::Submit(std::unique_ptr<BatchTask> task) {
@@ -83,9 +140,11 @@ absl::Status BatchScheduler::Submit(std::unique_ptr<BatchTask> task) {
       items_.push_back(QueuedItem{rows, task->shape_key(), now});
       entries_.push_back(Entry{std::move(task), deadline});
       load_.OnArrival(now, rows);
-      ++generation_;
-      return absl::OkStatus();
     }
+  }
+  if (refusal.ok()) {
+    WakePools();
+    return refusal;
   }
   task->Fail(refusal);
   return refusal;
@@ -120,73 +179,101 @@ absl::Time BatchScheduler::DropExpiredLocked(absl::Time now, Work* work) {
   return earliest;
 }
 
-BatchScheduler::Work BatchScheduler::NextWork(bool wait) {
+// A batch or failures taken for a pool worker.
+class BatchScheduler::Job final : public PoolJob {
+ public:
+  Job(BatchScheduler* scheduler, Work work)
+      : scheduler_(scheduler), work_(std::move(work)) {}
+  void Run() override { scheduler_->Execute(std::move(work_)); }
+
+ private:
+  BatchScheduler* const scheduler_;
+  Work work_;
+};
+
+PoolQueue::Offer BatchScheduler::Take(const WorkerPool& pool, absl::Time now) {
+  Offer offer;
   absl::MutexLock lock(&mu_);
-  while (true) {
-    const absl::Time now = clock_->Now();
-    Work work;
-    const absl::Time earliest_deadline = DropExpiredLocked(now, &work);
-    // Failures are answered outside the lock, then the worker comes back.
-    if (!work.dropped.empty()) return work;
-    if (entries_.empty() && stopping_) {
-      work.stop = true;
-      return work;
-    }
-    const BatchDecision decision = DecideBatch(
-        items_, now, options_.policy, stopping_, load_.Estimate(now));
-    if (decision.count > 0) {
-      work.batch.reserve(decision.count);
-      for (size_t i = 0; i < decision.count; ++i) {
-        work.batch.push_back(std::move(entries_.front().task));
-        entries_.pop_front();
-        items_.pop_front();
-      }
-      ++generation_;
-      return work;
-    }
-    if (!wait) return work;
-    const uint64_t seen = generation_;
-    auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return generation_ != seen;
-    };
-    clock_->AwaitWithDeadline(&mu_, absl::Condition(&changed),
-                              std::min(decision.wake_at, earliest_deadline));
+  Work work = TakeLocked(&pool, now, &offer.wake_at);
+  if (work.batch.empty() && work.dropped.empty()) {
+    offer.idle = entries_.empty();
+    return offer;
   }
+  ++in_flight_;
+  offer.job = std::make_unique<Job>(this, std::move(work));
+  return offer;
 }
 
-size_t BatchScheduler::Execute(int worker, Work work) {
+BatchScheduler::Work BatchScheduler::TakeLocked(const WorkerPool* pool,
+                                                absl::Time now,
+                                                absl::Time* wake_at) {
+  Work work;
+  const absl::Time earliest_deadline = DropExpiredLocked(now, &work);
+  *wake_at = earliest_deadline;
+  // Failures are answered first, then the worker comes back.
+  if (!work.dropped.empty() || entries_.empty()) return work;
+  int instance = -1;
+  for (int i = 0; i < options_.num_workers; ++i) {
+    const bool ours = pool == nullptr || instance_pools_[i] == pool;
+    if (ours && !busy_[i]) {
+      instance = i;
+      break;
+    }
+  }
+  // Every instance busy: the pool looks again when one finishes.
+  if (instance < 0) return work;
+  const BatchDecision decision =
+      DecideBatch(items_, now, options_.policy, stopping_, load_.Estimate(now));
+  if (decision.count == 0) {
+    *wake_at = std::min(decision.wake_at, earliest_deadline);
+    return work;
+  }
+  work.batch.reserve(decision.count);
+  for (size_t i = 0; i < decision.count; ++i) {
+    work.batch.push_back(std::move(entries_.front().task));
+    entries_.pop_front();
+    items_.pop_front();
+  }
+  work.instance = instance;
+  busy_[instance] = true;
+  return work;
+}
+
+size_t BatchScheduler::Execute(Work work) {
   for (auto& [task, status] : work.dropped) task->Fail(status);
   const size_t ran = work.batch.size();
-  if (ran == 0) return 0;
   int64_t rows = 0;
-  for (const auto& task : work.batch) rows += task->rows();
-  const absl::Time start = clock_->Now();
-  processor_(worker, std::move(work.batch));
-  const absl::Duration took = clock_->Now() - start;
-  absl::MutexLock lock(&mu_);
-  load_.OnBatchDone(rows, took);
-  return ran;
-}
-
-void BatchScheduler::WorkerLoop(int worker) {
-  // Wake-ups of request threads must not preempt a batch mid-run (see
-  // common/thread_scheduling.h); a no-op unless the server asked for it.
-  RunInDefaultClass();
-  NameCurrentThread("batch-worker");
-  while (true) {
-    Work work = NextWork(/*wait=*/true);
-    if (work.stop) return;
-    Execute(worker, std::move(work));
+  absl::Duration took;
+  if (ran > 0) {
+    for (const auto& task : work.batch) rows += task->rows();
+    const absl::Time start = clock_->Now();
+    processor_(work.instance, std::move(work.batch));
+    took = clock_->Now() - start;
   }
+  // Last touch of the scheduler: once in_flight_ drops, the destructor may
+  // finish.
+  absl::MutexLock lock(&mu_);
+  if (ran > 0) {
+    load_.OnBatchDone(rows, took);
+    busy_[work.instance] = false;
+  }
+  --in_flight_;
+  return ran;
 }
 
 size_t BatchScheduler::RunOnce() {
   size_t ran = 0;
   while (true) {
-    Work work = NextWork(/*wait=*/false);
+    Work work;
+    {
+      absl::MutexLock lock(&mu_);
+      absl::Time wake_at;
+      work = TakeLocked(nullptr, clock_->Now(), &wake_at);
+      if (work.batch.empty() && work.dropped.empty()) return ran;
+      ++in_flight_;
+    }
     const bool only_drops = work.batch.empty();
-    if (only_drops && work.dropped.empty()) return ran;
-    ran += Execute(0, std::move(work));
+    ran += Execute(std::move(work));
     if (!only_drops) return ran;
   }
 }

@@ -7,7 +7,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -18,6 +17,7 @@
 #include "batching/batch_policy.h"
 #include "batching/batch_task.h"
 #include "batching/load_estimator.h"
+#include "batching/worker_pool.h"
 #include "common/clock.h"
 
 namespace inferd::batching {
@@ -26,7 +26,8 @@ struct BatchSchedulerOptions {
   // Grouping rules; see BatchPolicyOptions.
   BatchPolicyOptions policy;
 
-  // Worker threads, each executing one batch at a time. Must be ≥ 1.
+  // Execution instances: at most this many batches run at once, each on
+  // its own instance. Must be ≥ 1.
   int num_workers = 1;
 
   // Most requests waiting in the queue; a request beyond it is refused with
@@ -41,29 +42,39 @@ struct BatchSchedulerOptions {
   std::string name;
 };
 
-// A FIFO queue of BatchTasks and the pool of worker threads that take batches
-// off it according to DecideBatch() and hand them to a Processor. It
+// A FIFO queue of BatchTasks, from which workers take batches according to
+// DecideBatch() and hand them to a Processor. The workers are those of one
+// or more WorkerPools (shared with other queues), or a pool of its own. It
 // measures its load (arrivals, and each batch's time in the Processor, on
 // the clock) for the adaptive delay.
 //
 // Every submitted task is either handed to the processor exactly once or
 // failed exactly once (queue full, too many rows, deadline passed, cancelled,
 // scheduler stopped). Thread-safe. The destructor stops taking tasks, runs
-// every task already queued, and joins the workers.
-class BatchScheduler {
+// every task already queued (through the same workers), and waits for them.
+class BatchScheduler final : public PoolQueue {
  public:
-  // Executes a batch on worker `worker` (in [0, num_workers)). It must answer
-  // every task in the batch. Called without any scheduler lock held.
+  // Executes a batch on execution instance `worker` (in [0, num_workers));
+  // no two batches run on one instance at once. It must answer every task in
+  // the batch. Called without any scheduler lock held.
   using Processor = std::function<void(int worker, Batch batch)>;
 
-  // Validates `options` (InvalidArgument naming the field) and starts the
-  // workers. `clock` must outlive the scheduler. With `start_workers` false no
-  // thread is started and a test drives the scheduler through RunOnce().
+  // Validates `options` (InvalidArgument naming the field) and starts a pool
+  // of num_workers threads of its own. `clock` must outlive the scheduler.
+  // With `start_workers` false no thread is started and a test drives the
+  // scheduler through RunOnce().
   static absl::StatusOr<std::unique_ptr<BatchScheduler>> Create(
       BatchSchedulerOptions options, Processor processor, Clock* clock,
       bool start_workers = true);
 
-  ~BatchScheduler();
+  // As above, but instance i runs on the workers of `instance_pools[i]`
+  // (one entry per instance; pools shared with other queues, which must
+  // outlive the scheduler).
+  static absl::StatusOr<std::unique_ptr<BatchScheduler>> Create(
+      BatchSchedulerOptions options, Processor processor, Clock* clock,
+      std::vector<WorkerPool*> instance_pools);
+
+  ~BatchScheduler() override;
   BatchScheduler(const BatchScheduler&) = delete;
   BatchScheduler& operator=(const BatchScheduler&) = delete;
 
@@ -74,12 +85,15 @@ class BatchScheduler {
   absl::Status Submit(std::unique_ptr<BatchTask> task);
 
   // For tests without workers: fails expired tasks and, if the policy says a
-  // batch is due at the clock's current time, runs it on worker 0. Returns the
-  // number of tasks handed to the processor.
+  // batch is due at the clock's current time, runs it on instance 0. Returns
+  // the number of tasks handed to the processor.
   size_t RunOnce();
 
   // Requests waiting in the queue (not those executing).
   size_t queue_depth() const;
+
+  // PoolQueue: a due batch on a free instance of `pool`, or expired tasks.
+  Offer Take(const WorkerPool& pool, absl::Time now) override;
 
  private:
   struct Entry {
@@ -87,21 +101,29 @@ class BatchScheduler {
     absl::Time deadline;  // the task's own, capped by the queue timeout
   };
 
-  // What a worker does next: fail `dropped`, then process `batch`.
+  // What a worker does next: fail `dropped`, then process `batch` on
+  // instance `instance`.
   struct Work {
     Batch batch;
     std::vector<std::pair<std::unique_ptr<BatchTask>, absl::Status>> dropped;
-    bool stop = false;
+    int instance = -1;
   };
+  class Job;
 
   BatchScheduler(BatchSchedulerOptions options, Processor processor,
-                 Clock* clock);
+                 Clock* clock, std::vector<WorkerPool*> instance_pools);
+  static absl::Status Validate(const BatchSchedulerOptions& options);
+  // Registers with every pool of an instance.
+  void JoinPools();
+  void WakePools();
 
-  void WorkerLoop(int worker);
-  // Blocks until there is work; with `wait` false returns at once instead.
-  Work NextWork(bool wait);
-  // Runs the work's failures and batch. Returns whether a batch ran.
-  size_t Execute(int worker, Work work);
+  // Takes what is due at `now` for an instance of `pool` (null: any). Sets
+  // *wake_at when nothing is.
+  Work TakeLocked(const WorkerPool* pool, absl::Time now, absl::Time* wake_at)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs the work's failures and batch, then gives its instance back.
+  // Returns the number of tasks processed.
+  size_t Execute(Work work);
 
   // Moves expired and cancelled tasks to `dropped`; returns the earliest
   // deadline among the remaining ones.
@@ -111,6 +133,12 @@ class BatchScheduler {
   const BatchSchedulerOptions options_;
   const Processor processor_;
   Clock* const clock_;
+  // The pool of each instance; empty when nothing runs on workers (tests).
+  const std::vector<WorkerPool*> instance_pools_;
+  // Those pools, each once.
+  std::vector<WorkerPool*> pools_;
+  // The pool made for this scheduler alone, if any.
+  std::unique_ptr<WorkerPool> own_pool_;
 
   mutable absl::Mutex mu_;
   // Parallel queues: items_[i] describes entries_[i] for DecideBatch().
@@ -118,11 +146,11 @@ class BatchScheduler {
   std::deque<QueuedItem> items_ ABSL_GUARDED_BY(mu_);
   // Arrivals and batch costs, for the adaptive delay.
   LoadEstimator load_ ABSL_GUARDED_BY(mu_);
-  // Bumped on every change a waiting worker must look at.
-  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  // Instances running a batch now.
+  std::vector<bool> busy_ ABSL_GUARDED_BY(mu_);
+  // Work taken and not yet finished (batches and failures).
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-
-  std::vector<std::thread> workers_;
 };
 
 }  // namespace inferd::batching

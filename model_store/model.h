@@ -37,8 +37,15 @@ class Model {
   virtual absl::StatusOr<std::vector<Tensor>> Execute(
       int instance, const std::vector<Tensor>& inputs) = 0;
 
-  // Number of execution instances; the model gets one worker per instance.
+  // Number of execution instances; at most one batch runs on each at once.
   virtual int instance_count() const { return 1; }
+
+  // The device instance `instance` runs on, as c10::Device::str() names it
+  // ("cpu", "cuda:0"): its batches run on that device's worker pool.
+  virtual std::string instance_device(int instance) const {
+    (void)instance;
+    return "cpu";
+  }
 };
 
 // Creates Models from a version directory.

@@ -51,7 +51,7 @@ absl::StatusOr<std::unique_ptr<ModelRepository>> ModelRepository::Create(
 ModelRepository::ModelRepository(Options options, ModelLoader* loader)
     : options_(std::move(options)),
       lifecycle_({options_.root, loader, options_.clock, options_.metrics,
-                  options_.observer}) {}
+                  options_.observer, options_.pools}) {}
 
 ModelRepository::~ModelRepository() {
   {

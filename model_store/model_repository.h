@@ -90,6 +90,9 @@ class ModelRepository {
     // Told of every state change and poll; null: nobody. Must outlive the
     // repository and every version it loaded.
     RepositoryObserver* observer = nullptr;
+    // Worker pools shared by every version (one per device); null: each
+    // version runs on workers of its own. Must outlive the repository.
+    batching::WorkerPools* pools = nullptr;
   };
 
   // `loader` must outlive the repository. InvalidArgument if `root` is not a

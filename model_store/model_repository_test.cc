@@ -542,7 +542,9 @@ TEST_F(ModelRepositoryTest, DrainingVersionUnloadsWhenItsLastRequestEnds) {
   EXPECT_TRUE(observer_.AwaitState("a", 1, VersionState::kUnloaded));
   ASSERT_TRUE(answer.has_value());
   EXPECT_TRUE(answer->ok()) << answer->status();
-  EXPECT_EQ(State(*repository, "a", 1).reason, "unloaded");
+  // Unloaded, it still says why it went.
+  EXPECT_EQ(State(*repository, "a", 1).reason,
+            "retired: the version_policy selects others");
 }
 
 }  // namespace

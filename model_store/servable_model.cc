@@ -55,20 +55,33 @@ absl::StatusOr<std::unique_ptr<ServableModel>> ServableModel::Create(
     Options options, std::unique_ptr<Model> model) {
   Clock* clock = options.clock != nullptr ? options.clock : RealClock();
   const bool start_workers = options.start_workers;
+  batching::WorkerPools* pools = options.pools;
   std::unique_ptr<ServableModel> servable(
       new ServableModel(std::move(options), std::move(model)));
   ServableModel* self = servable.get();
   batching::BatchSchedulerOptions scheduler_options =
       SchedulerOptionsFromConfig(self->config_, self->display_name_);
-  // One worker per execution instance the model was loaded with.
-  scheduler_options.num_workers = self->model_->instance_count();
-  absl::StatusOr<std::unique_ptr<batching::BatchScheduler>> scheduler =
-      batching::BatchScheduler::Create(
-          std::move(scheduler_options),
-          [self](int worker, batching::Batch batch) {
-            self->ExecuteBatch(worker, std::move(batch));
-          },
-          clock, start_workers);
+  // At most one batch at a time on each execution instance.
+  const int instances = self->model_->instance_count();
+  scheduler_options.num_workers = instances;
+  auto processor = [self](int worker, batching::Batch batch) {
+    self->ExecuteBatch(worker, std::move(batch));
+  };
+  absl::StatusOr<std::unique_ptr<batching::BatchScheduler>> scheduler;
+  if (pools != nullptr && start_workers) {
+    std::vector<batching::WorkerPool*> instance_pools;
+    for (int i = 0; i < instances; ++i) {
+      instance_pools.push_back(
+          pools->ForDevice(self->model_->instance_device(i)));
+    }
+    scheduler = batching::BatchScheduler::Create(std::move(scheduler_options),
+                                                 std::move(processor), clock,
+                                                 std::move(instance_pools));
+  } else {
+    scheduler = batching::BatchScheduler::Create(std::move(scheduler_options),
+                                                 std::move(processor), clock,
+                                                 start_workers);
+  }
   if (!scheduler.ok()) return scheduler.status();
   servable->scheduler_ = std::move(*scheduler);
   return servable;

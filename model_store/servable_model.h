@@ -35,6 +35,9 @@ class ServableModel {
     std::vector<std::vector<std::string>> labels;
     Clock* clock = nullptr;     // must outlive this object; null: RealClock()
     bool start_workers = true;  // false only in tests (see RunOnce)
+    // The shared worker pools its instances run on (by their device); null:
+    // a pool of its own, one worker per instance. Must outlive this object.
+    batching::WorkerPools* pools = nullptr;
     // This version's Prometheus metrics; null: none. Must outlive this
     // object.
     metrics::ModelVersionMetrics* metrics = nullptr;

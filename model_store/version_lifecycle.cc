@@ -87,6 +87,7 @@ absl::StatusOr<VersionLifecycle::Loaded> VersionLifecycle::Load(
   context.loader = options_.loader;
   context.clock = options_.clock;
   context.metrics = options_.metrics;
+  context.pools = options_.pools;
   const std::string model_dir = absl::StrCat(options_.root, "/", model);
   absl::StatusOr<std::unique_ptr<ServableModel>> loaded =
       LoadServable(context, config, model_dir, version);

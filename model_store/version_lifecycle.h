@@ -33,6 +33,8 @@ class VersionLifecycle {
     Clock* clock = nullptr;                     // for the servables
     metrics::ServerMetrics* metrics = nullptr;  // null: none
     VersionObserver* observer = nullptr;        // null: only the log
+    // Shared worker pools for the servables; null: one pool per version.
+    batching::WorkerPools* pools = nullptr;
   };
 
   // One load of a version that may serve.

@@ -51,6 +51,7 @@ absl::StatusOr<std::unique_ptr<ServableModel>> LoadServable(
   servable.version = version;
   servable.labels = std::move(*labels);
   servable.clock = context.clock;
+  servable.pools = context.pools;
   if (context.metrics != nullptr) {
     servable.metrics =
         context.metrics->ForVersion(config.name(), absl::StrCat(version));

@@ -21,6 +21,9 @@ struct VersionLoadContext {
   // Where the version's metrics go once it loaded (null: none); must
   // outlive the servable. A version that fails gets no metric series.
   metrics::ServerMetrics* metrics = nullptr;
+  // The shared worker pools the servable runs on; null: a pool of its own.
+  // Must outlive the servable.
+  batching::WorkerPools* pools = nullptr;
 };
 
 // Loads version `version` of the model in `model_dir` with `config`: its

@@ -58,7 +58,14 @@ absl::Status VersionRecord::MarkDraining(std::string reason) {
 }
 
 absl::Status VersionRecord::MarkUnloaded() {
-  return Move(VersionState::kDraining, VersionState::kUnloaded, "unloaded");
+  std::string why;
+  {
+    absl::MutexLock lock(&mu_);
+    why = reason_;
+  }
+  // Move() refuses it unless the state is still DRAINING, whose reason is
+  // only ever set by MarkDraining.
+  return Move(VersionState::kDraining, VersionState::kUnloaded, std::move(why));
 }
 
 absl::Status VersionRecord::Move(VersionState from, VersionState to,

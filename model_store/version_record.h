@@ -56,7 +56,8 @@ class VersionRecord {
   // READY -> DRAINING with `reason` ("unloaded", "replaced by ...").
   // FailedPrecondition otherwise.
   absl::Status MarkDraining(std::string reason);
-  // DRAINING -> UNLOADED. FailedPrecondition otherwise.
+  // DRAINING -> UNLOADED, keeping the reason it drained for (the index
+  // still says why it went). FailedPrecondition otherwise.
   absl::Status MarkUnloaded();
   // While READY: records a problem that does not stop it serving (its files
   // changed and could not be loaded again); empty clears it. No state change

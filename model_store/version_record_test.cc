@@ -75,7 +75,7 @@ TEST(VersionRecordTest, ReadyDrainsThenUnloads) {
   EXPECT_EQ(record->status().reason, "replaced by version 4");
   EXPECT_TRUE(record->MarkUnloaded().ok());
   EXPECT_EQ(record->status().state, VersionState::kUnloaded);
-  EXPECT_EQ(record->status().reason, "unloaded");
+  EXPECT_EQ(record->status().reason, "replaced by version 4");
 }
 
 TEST(VersionRecordTest, MarkReadyIsRefusedOutsideLoading) {

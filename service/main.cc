@@ -14,10 +14,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "batching/worker_pool.h"
 #include "common/flags_util.h"
 #include "common/logging.h"
 #include "common/stop_signals.h"
 #include "common/thread_scheduling.h"
+#include "common/usable_cpus.h"
 #include "metrics/exporter.h"
 #include "metrics/metrics.h"
 #include "model_store/backends/torch_loader.h"
@@ -55,6 +57,17 @@ ABSL_FLAG(bool, batch_class_io_threads, true,
           "(+22-34% throughput on a busy core, bench/README.md). CPU shares "
           "are unchanged; no privilege needed. false: every thread in the "
           "default class.");
+ABSL_FLAG(std::string, worker_pool, "shared",
+          "shared: one pool of model workers per device, shared fairly by "
+          "every model version (each still runs at most instance_group count "
+          "batches at once); per-version: each version has one worker per "
+          "instance (more models than cores oversubscribe the machine).");
+ABSL_FLAG(int, worker_threads, 0,
+          "Workers of the shared CPU pool; 0: the CPUs this process may use "
+          "(its affinity mask and cgroup CPU quota).");
+ABSL_FLAG(int, gpu_worker_threads, 4,
+          "Workers of each GPU's shared pool (they launch work on CUDA "
+          "streams and wait for it).");
 ABSL_FLAG(int, inter_op_threads, 1,
           "LibTorch inter-op threads (TorchScript fork/wait). Default 1; 0 "
           "keeps LibTorch's default.");
@@ -64,10 +77,11 @@ namespace {
 // Creates the repository per the control-mode flags and loads what they ask.
 absl::StatusOr<std::unique_ptr<inferd::ModelRepository>> StartRepository(
     const std::string& root, inferd::metrics::ServerMetrics* metrics,
-    inferd::ModelLoader* loader) {
+    inferd::ModelLoader* loader, inferd::batching::WorkerPools* pools) {
   inferd::ModelRepository::Options options;
   options.root = root;
   options.metrics = metrics;
+  options.pools = pools;
   const std::string mode = absl::GetFlag(FLAGS_model_control_mode);
   if (mode == "poll") {
     options.mode = inferd::ControlMode::kPoll;
@@ -117,9 +131,25 @@ int Serve(const std::string& root, const sigset_t& stop_signals) {
                     "/metrics");
   }
 
+  // Before the repository, which must not outlive them.
+  std::unique_ptr<inferd::batching::WorkerPools> pools;
+  const std::string pool_mode = absl::GetFlag(FLAGS_worker_pool);
+  if (pool_mode == "shared") {
+    int threads = absl::GetFlag(FLAGS_worker_threads);
+    if (threads <= 0) threads = inferd::UsableCpus();
+    pools = std::make_unique<inferd::batching::WorkerPools>(
+        threads, std::max(1, absl::GetFlag(FLAGS_gpu_worker_threads)),
+        inferd::RealClock());
+    inferd::LogInfo("model workers: one shared pool per device, ", threads,
+                    " on the CPU");
+  } else if (pool_mode != "per-version") {
+    inferd::LogError("--worker-pool=", pool_mode,
+                     ": expected shared or per-version");
+    return 2;
+  }
   inferd::TorchModelLoader loader;
   absl::StatusOr<std::unique_ptr<inferd::ModelRepository>> repository =
-      StartRepository(root, metrics, &loader);
+      StartRepository(root, metrics, &loader, pools.get());
   if (!repository.ok()) {
     inferd::LogError(repository.status().message());
     return 2;

@@ -56,6 +56,10 @@ class AotiModel final : public AotiProbeTarget {
     return static_cast<int>(instances_.size());
   }
 
+  std::string instance_device(int instance) const override {
+    return instances_[instance].place.device().str();
+  }
+
   // REQUIRES: no batch runs (called once, by the loader, before serving).
   void set_min_rows(int64_t rows) override { min_rows_ = rows; }
 
@@ -200,12 +204,13 @@ absl::StatusOr<std::vector<Instance>> LoadInstances(
                     "a library the package links is not loaded; a package "
                     "needs libtorch.so, which inferd built with "
                     "-DINFERD_CUDA=OFF against a CUDA LibTorch leaves out")
-              : absl::StrCat("was it built by another PyTorch version? "
-                             "inferd runs ",
-                             TorchVersion());
+              : absl::StrCat(
+                    "was it built by another PyTorch version? "
+                    "inferd runs ",
+                    TorchVersion());
       return absl::InvalidArgumentError(
-          absl::StrCat(path, ": AOTInductor could not load the package (",
-                       hint, "): ", cause));
+          absl::StrCat(path, ": AOTInductor could not load the package (", hint,
+                       "): ", cause));
     }
     instances.push_back(Instance{std::move(package), Placement(device)});
   }

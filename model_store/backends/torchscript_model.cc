@@ -37,6 +37,10 @@ class TorchScriptModel final : public Model {
     return static_cast<int>(instances_.size());
   }
 
+  std::string instance_device(int instance) const override {
+    return instances_[instance].place.device().str();
+  }
+
   absl::StatusOr<std::vector<Tensor>> Execute(
       int instance, const std::vector<Tensor>& inputs) override {
     Instance& target = instances_[instance];
