@@ -1,16 +1,22 @@
 #include "model_store/model_config.h"
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <system_error>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "model_store/data_type.h"
 #include "model_store/scheduler_options.h"
+#include "model_store/shape.h"
 
 namespace inferd {
 namespace {
@@ -37,11 +43,73 @@ class CollectingErrors : public google::protobuf::io::ErrorCollector {
   std::vector<std::string> warnings_;
 };
 
+// "N bytes", or what an overflowing count stands for.
+std::string BytesText(std::optional<int64_t> bytes) {
+  return bytes ? absl::StrCat(*bytes, " bytes") : "more than 2^63 bytes";
+}
+
+// Each of `dims` is -1 (variable) or in [1, kMaxDim].
+absl::Status CheckDims(absl::string_view field,
+                       const google::protobuf::RepeatedField<int64_t>& dims) {
+  for (int64_t dim : dims) {
+    if (dim != -1 && dim < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": expected each dim >= 1 or -1 (variable), got ",
+                       ShapeString(dims)));
+    }
+  }
+  for (int64_t dim : dims) {
+    if (dim > kMaxDim) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": dim ", dim, " is too large in ",
+                       ShapeString(dims), "; at most ", kMaxDim, " allowed"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Bytes of a full batch, max(max_batch_size, 1) rows, of `dims` (variable
+// dims as 1) of `data_type`; InvalidArgument naming `field` past
+// kMaxTensorBytes.
+absl::StatusOr<int64_t> CheckTensorBytes(
+    absl::string_view field,
+    const google::protobuf::RepeatedField<int64_t>& dims,
+    inference::DataType data_type, int64_t max_batch_size) {
+  const bool batched = max_batch_size > 0;
+  const std::optional<int64_t> bytes =
+      SmallestByteCount(dims, batched, max_batch_size, ElementSize(data_type));
+  if (!bytes || *bytes > kMaxTensorBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": ", ShapeString(dims), " of ", ConfigName(data_type),
+        batched
+            ? absl::StrCat(" times max_batch_size ", max_batch_size, " rows")
+            : std::string(),
+        " is ", BytesText(bytes), " (variable dims counted as 1); at most ",
+        kMaxTensorBytes, " bytes (1 GiB) allowed per tensor"));
+  }
+  return *bytes;
+}
+
+// Adds `bytes` to `*total`, the inputs of one full batch; InvalidArgument
+// naming `field` past kMaxBatchInputBytes. Each addend is at most
+// kMaxTensorBytes, so the sum cannot overflow before it is refused.
+absl::Status AddInputBytes(absl::string_view field, int64_t bytes,
+                           int64_t* total) {
+  *total += bytes;
+  if (*total > kMaxBatchInputBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": the inputs of one batch come to ", *total,
+                     " bytes with this one; at most ", kMaxBatchInputBytes,
+                     " bytes (4 GiB) allowed for all inputs together"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateTensor(
     absl::string_view field, int index, absl::string_view name,
     inference::DataType data_type,
     const google::protobuf::RepeatedField<int64_t>& dims,
-    std::set<std::string>* names) {
+    int64_t max_batch_size, std::set<std::string>* names, int64_t* bytes) {
   const std::string where = absl::StrCat(field, "[", index, "]");
   if (name.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(where, ".name: is empty"));
@@ -61,13 +129,12 @@ absl::Status ValidateTensor(
         " is not supported: LibTorch models cannot compute with unsigned "
         "16-, 32- or 64-bit tensors; use TYPE_INT32 or TYPE_INT64"));
   }
-  for (int64_t dim : dims) {
-    if (dim != -1 && dim < 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, ".dims: expected each dim >= 1 or -1 (variable), got [",
-          absl::StrJoin(dims, ","), "]"));
-    }
-  }
+  const std::string dims_field = absl::StrCat(where, ".dims");
+  if (absl::Status s = CheckDims(dims_field, dims); !s.ok()) return s;
+  absl::StatusOr<int64_t> checked =
+      CheckTensorBytes(dims_field, dims, data_type, max_batch_size);
+  if (!checked.ok()) return checked.status();
+  *bytes = *checked;
   return absl::OkStatus();
 }
 
@@ -79,19 +146,40 @@ absl::Status ValidateTensors(inference::ModelConfig* config) {
     return absl::InvalidArgumentError(
         "output: at least one output is required");
   }
+  const int64_t max_batch_size = config->max_batch_size();
   std::set<std::string> names;
+  int64_t total = 0;
   for (int i = 0; i < config->input_size(); ++i) {
     const auto& input = config->input(i);
-    absl::Status s = ValidateTensor("input", i, input.name(), input.data_type(),
-                                    input.dims(), &names);
+    int64_t bytes = 0;
+    absl::Status s =
+        ValidateTensor("input", i, input.name(), input.data_type(),
+                       input.dims(), max_batch_size, &names, &bytes);
+    if (s.ok())
+      s = AddInputBytes(absl::StrCat("input[", i, "]"), bytes, &total);
     if (!s.ok()) return s;
   }
   names.clear();
   for (int i = 0; i < config->output_size(); ++i) {
     const auto& output = config->output(i);
-    absl::Status s = ValidateTensor("output", i, output.name(),
-                                    output.data_type(), output.dims(), &names);
+    int64_t bytes = 0;
+    absl::Status s =
+        ValidateTensor("output", i, output.name(), output.data_type(),
+                       output.dims(), max_batch_size, &names, &bytes);
     if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateMaxBatchSize(const inference::ModelConfig& config) {
+  if (config.max_batch_size() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_batch_size: expected >= 0, got ", config.max_batch_size()));
+  }
+  if (config.max_batch_size() > kMaxBatchSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_batch_size: ", config.max_batch_size(),
+                     " is too large; at most ", kMaxBatchSize, " allowed"));
   }
   return absl::OkStatus();
 }
@@ -109,10 +197,6 @@ absl::Status CheckMicroseconds(absl::string_view field, uint64_t value) {
 }
 
 absl::Status ValidateBatching(const inference::ModelConfig& config) {
-  if (config.max_batch_size() < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "max_batch_size: expected >= 0, got ", config.max_batch_size()));
-  }
   if (!config.has_dynamic_batching()) return absl::OkStatus();
   if (config.max_batch_size() == 0) {
     return absl::InvalidArgumentError(
@@ -138,9 +222,11 @@ absl::Status ValidateBatching(const inference::ModelConfig& config) {
   if (mode != config.parameters().end() &&
       mode->second.string_value() != "adaptive" &&
       mode->second.string_value() != "fixed") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "parameters[\"", kQueueDelayParameter, "\"]: expected \"adaptive\" or "
-        "\"fixed\", got \"", mode->second.string_value(), "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("parameters[\"", kQueueDelayParameter,
+                     "\"]: expected \"adaptive\" or "
+                     "\"fixed\", got \"",
+                     mode->second.string_value(), "\""));
   }
   return ValidateBatchPolicyOptions(
       SchedulerOptionsFromConfig(config, config.name()).policy);
@@ -152,12 +238,18 @@ absl::Status ValidateInstanceGroups(inference::ModelConfig* config) {
     group->set_kind(inference::ModelInstanceGroup::KIND_CPU);
     group->set_count(1);
   }
+  int64_t total = 0;
   for (int i = 0; i < config->instance_group_size(); ++i) {
     auto* group = config->mutable_instance_group(i);
     const std::string where = absl::StrCat("instance_group[", i, "]");
     if (group->count() < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, ".count: expected >= 1, got ", group->count()));
+    }
+    if (group->count() > kMaxInstances) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".count: ", group->count(),
+                       " is too large; at most ", kMaxInstances, " allowed"));
     }
     if (group->count() == 0) group->set_count(1);
     for (int gpu : group->gpus()) {
@@ -179,6 +271,120 @@ absl::Status ValidateInstanceGroups(inference::ModelConfig* config) {
             ".kind: ", inference::ModelInstanceGroup::Kind_Name(group->kind()),
             " is not supported; expected KIND_CPU, KIND_GPU or KIND_AUTO"));
     }
+    // A KIND_GPU group (or KIND_AUTO, which may become one) runs `count`
+    // instances on each GPU it lists.
+    const bool may_use_gpus =
+        group->kind() != inference::ModelInstanceGroup::KIND_CPU;
+    total += int64_t{group->count()} *
+             (may_use_gpus ? std::max(1, group->gpus_size()) : 1);
+    if (total > kMaxInstances) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "instance_group: ", total, " instances up to instance_group[", i,
+          "] (each count, times the gpus a KIND_GPU or KIND_AUTO group "
+          "lists); at most ",
+          kMaxInstances, " allowed in all"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The model_warmup entries: how many, their count, and the dims a
+// model_warmup input gives (they replace the input's). What warm-up
+// allocates, batch_size rows of those dims, it checks itself before it
+// allocates (warm_up.cc), as it checks batch_size against max_batch_size, so
+// that those fail the version's load like any other warm-up failure.
+absl::Status ValidateWarmup(const inference::ModelConfig& config) {
+  if (config.model_warmup_size() > kMaxWarmupEntries) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model_warmup: ", config.model_warmup_size(),
+        " entries are too many; at most ", kMaxWarmupEntries, " allowed"));
+  }
+  for (int i = 0; i < config.model_warmup_size(); ++i) {
+    const inference::ModelWarmup& warmup = config.model_warmup(i);
+    const std::string where = absl::StrCat("model_warmup[", i, "]");
+    if (warmup.count() > kMaxWarmupCount) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".count: ", warmup.count(),
+                       " is too large; at most ", kMaxWarmupCount, " allowed"));
+    }
+    // In key order, so that the first bad entry named is always the same.
+    const std::map<std::string, inference::ModelWarmup::Input> inputs(
+        warmup.inputs().begin(), warmup.inputs().end());
+    for (const auto& [name, input] : inputs) {
+      absl::Status s = CheckDims(
+          absl::StrCat(where, ".inputs[\"", name, "\"].dims"), input.dims());
+      if (!s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+// LibTorch's thread pools (torch_common.cc's ApplyThreadParameters): a count
+// that parses is at most kMaxThreadCount.
+absl::Status ValidateThreadParameters(const inference::ModelConfig& config) {
+  for (const char* name : {"INTRA_OP_THREAD_COUNT", "INTER_OP_THREAD_COUNT"}) {
+    auto it = config.parameters().find(name);
+    if (it == config.parameters().end()) continue;
+    int64_t threads = 0;
+    if (absl::SimpleAtoi(it->second.string_value(), &threads) &&
+        threads > kMaxThreadCount) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "parameters[\"", name, "\"]: ", threads,
+          " threads are too many; at most ", kMaxThreadCount, " allowed"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The deepest nesting of { } < > [ ] blocks in protobuf text `text`, outside
+// quoted strings and # comments, as protobuf's tokenizer reads them: a string
+// ends at its closing quote, at a newline or at a NUL byte (the tokenizer
+// reports an error there and reads on), a backslash escapes the next
+// character unless that is a newline or NUL; a comment ends at a newline or
+// NUL. A closer without an opener counts nothing (the parser stops there).
+// Refused past kMaxConfigNesting, naming the line where it was first
+// exceeded.
+absl::Status CheckNesting(absl::string_view text) {
+  int64_t depth = 0;
+  int64_t deepest = 0;
+  int64_t line = 1;
+  int64_t first_line_too_deep = 0;
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    const char c = text[i];
+    if (c == '#') {
+      while (i < n && text[i] != '\n' && text[i] != '\0') ++i;
+      continue;
+    }
+    if (c == '"' || c == '\'') {
+      for (++i; i < n && text[i] != c && text[i] != '\n' && text[i] != '\0';
+           ++i) {
+        if (text[i] == '\\' && i + 1 < n && text[i + 1] != '\n' &&
+            text[i + 1] != '\0') {
+          ++i;
+        }
+      }
+      if (i < n && text[i] == c) ++i;
+      continue;
+    }
+    if (c == '\n') {
+      ++line;
+    } else if (c == '{' || c == '<' || c == '[') {
+      if (++depth > deepest) deepest = depth;
+      if (depth > kMaxConfigNesting && first_line_too_deep == 0) {
+        first_line_too_deep = line;
+      }
+    } else if ((c == '}' || c == '>' || c == ']') && depth > 0) {
+      --depth;
+    }
+    ++i;
+  }
+  if (deepest > kMaxConfigNesting) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config.pbtxt: nested ", deepest, " levels deep at line ",
+                     first_line_too_deep, "; at most ", kMaxConfigNesting,
+                     " allowed (blocks { }, < > and [ ] inside each other)"));
   }
   return absl::OkStatus();
 }
@@ -186,11 +392,20 @@ absl::Status ValidateInstanceGroups(inference::ModelConfig* config) {
 }  // namespace
 
 absl::StatusOr<ParsedConfig> ParseModelConfig(absl::string_view text) {
+  // Checked before protobuf sees the text: its parser recurses once per
+  // level, also through unknown fields it skips.
+  if (text.size() > kMaxConfigBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config.pbtxt: ", text.size(), " bytes; at most ",
+                     kMaxConfigBytes, " allowed"));
+  }
+  if (absl::Status s = CheckNesting(text); !s.ok()) return s;
   ParsedConfig parsed;
   CollectingErrors errors;
   google::protobuf::TextFormat::Parser parser;
   parser.AllowUnknownField(true);
   parser.AllowUnknownExtension(true);
+  parser.SetRecursionLimit(kMaxConfigNesting);
   parser.RecordErrorsTo(&errors);
   if (!parser.ParseFromString(std::string(text), &parsed.config)) {
     return absl::InvalidArgumentError(
@@ -222,14 +437,17 @@ absl::Status ValidateModelConfig(absl::string_view directory_name,
         "\"torch_aoti\" (torch.export + AOTInductor, model.pt2), optionally "
         "with backend \"pytorch\""));
   }
+  if (absl::Status s = ValidateMaxBatchSize(*config); !s.ok()) return s;
   if (absl::Status s = ValidateTensors(config); !s.ok()) return s;
   if (absl::Status s = ValidateBatching(*config); !s.ok()) return s;
-  return ValidateInstanceGroups(config);
+  if (absl::Status s = ValidateInstanceGroups(config); !s.ok()) return s;
+  if (absl::Status s = ValidateWarmup(*config); !s.ok()) return s;
+  return ValidateThreadParameters(*config);
 }
 
 absl::StatusOr<ParsedConfig> ReadModelConfig(const std::string& path,
                                              absl::string_view directory_name) {
-  absl::StatusOr<std::string> text = ReadFile(path);
+  absl::StatusOr<std::string> text = ReadFileAtMost(path, kMaxConfigBytes);
   if (!text.ok()) return text.status();
   absl::StatusOr<ParsedConfig> parsed = ParseModelConfig(*text);
   if (!parsed.ok()) return parsed.status();
@@ -260,6 +478,34 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   contents << in.rdbuf();
   if (in.bad()) return absl::InternalError(absl::StrCat(path, ": read failed"));
   return contents.str();
+}
+
+absl::StatusOr<std::string> ReadFileAtMost(const std::string& path,
+                                           size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
+  const auto too_large = [&](absl::string_view size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": ", size, " bytes; at most ", max_bytes, " allowed"));
+  };
+  // A regular file says its size before it is read; a pipe or a device
+  // (e.g. /dev/zero) does not, and is read only up to the limit.
+  std::error_code ec;
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  if (!ec && size > max_bytes) return too_large(absl::StrCat(size));
+  std::string contents;
+  char buffer[1 << 16];
+  while (contents.size() <= max_bytes && in) {
+    const size_t want =
+        std::min(sizeof(buffer), max_bytes + 1 - contents.size());
+    in.read(buffer, static_cast<std::streamsize>(want));
+    contents.append(buffer, static_cast<size_t>(in.gcount()));
+  }
+  if (in.bad()) return absl::InternalError(absl::StrCat(path, ": read failed"));
+  if (contents.size() > max_bytes) {
+    return too_large(absl::StrCat("more than ", max_bytes));
+  }
+  return contents;
 }
 
 }  // namespace inferd

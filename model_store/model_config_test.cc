@@ -91,6 +91,34 @@ std::string WriteTempFile(const std::string& name,
   return path;
 }
 
+// `levels` blocks of unknown field `a` inside each other, opened with `open`
+// and closed with `close`: "a { a { ... } }".
+std::string Nested(int levels, const std::string& open = "{",
+                   const std::string& close = "}") {
+  std::string text;
+  for (int i = 0; i < levels; ++i) absl::StrAppend(&text, "a ", open, " ");
+  for (int i = 0; i < levels; ++i) absl::StrAppend(&text, close, " ");
+  return text;
+}
+
+// The message for text nested `depth` deep, first too deep on `line`.
+std::string NestingError(int depth, int line) {
+  return absl::StrCat("config.pbtxt: nested ", depth, " levels deep at line ",
+                      line, "; at most ", kMaxConfigNesting, " allowed");
+}
+
+// A model_warmup entry of `batch_size` rows of zeros for ValidConfig()'s
+// inputs x and y.
+inference::ModelWarmup* AddWarmup(inference::ModelConfig* config,
+                                  uint32_t batch_size) {
+  inference::ModelWarmup* warmup = config->add_model_warmup();
+  warmup->set_name(absl::StrCat("w", config->model_warmup_size()));
+  warmup->set_batch_size(batch_size);
+  (*warmup->mutable_inputs())["x"].set_zero_data(true);
+  (*warmup->mutable_inputs())["y"].set_zero_data(true);
+  return warmup;
+}
+
 // --- ParseModelConfig -------------------------------------------------------
 
 TEST(ParseModelConfigTest, ParsesIrisConfigFields) {
@@ -180,6 +208,129 @@ TEST(ParseModelConfigTest, UnknownEnumValueIsAnError) {
   ASSERT_FALSE(parsed.ok());
   ExpectInvalid(parsed.status(), "line 1, column");
   EXPECT_THAT(std::string(parsed.status().message()), HasSubstr("TYPE_FP33"));
+}
+
+// --- ParseModelConfig: limits (kMaxConfigBytes, kMaxConfigNesting) --------
+
+// Before the nesting check (and the parser's recursion limit), this text
+// overflowed the stack inside libprotobuf's text parser: a segfault.
+TEST(ParseModelConfigLimitsTest, DeeplyNestedUnknownFieldIsRefused) {
+  const std::string text = Nested(20000);
+  ASSERT_LT(text.size(), kMaxConfigBytes);
+  absl::StatusOr<ParsedConfig> parsed = ParseModelConfig(text);
+  ASSERT_FALSE(parsed.ok());
+  ExpectInvalid(parsed.status(), NestingError(20000, 1));
+}
+
+TEST(ParseModelConfigLimitsTest, DeeplyNestedUnknownListIsRefused) {
+  // x: [[[[...]]]]: protobuf skips the lists by recursion too.
+  std::string text = "x: ";
+  text.append(20000, '[');
+  text.append(20000, ']');
+  absl::StatusOr<ParsedConfig> parsed = ParseModelConfig(text);
+  ASSERT_FALSE(parsed.ok());
+  ExpectInvalid(parsed.status(), NestingError(20000, 1));
+}
+
+TEST(ParseModelConfigLimitsTest, AngleBracketsCountAsBlocks) {
+  absl::StatusOr<ParsedConfig> parsed = ParseModelConfig(Nested(40, "<", ">"));
+  ASSERT_FALSE(parsed.ok());
+  ExpectInvalid(parsed.status(), NestingError(40, 1));
+}
+
+TEST(ParseModelConfigLimitsTest, NestingAtTheLimitIsAccepted) {
+  absl::StatusOr<ParsedConfig> parsed = ParseModelConfig(
+      absl::StrCat("name: \"m\"\n", Nested(kMaxConfigNesting)));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->config.name(), "m");
+  EXPECT_THAT(parsed->ignored_fields, SizeIs(1));
+
+  parsed = ParseModelConfig(
+      absl::StrCat("name: \"m\"\n", Nested(kMaxConfigNesting + 1)));
+  ASSERT_FALSE(parsed.ok());
+  ExpectInvalid(parsed.status(), NestingError(kMaxConfigNesting + 1, 2));
+}
+
+TEST(ParseModelConfigLimitsTest, NamesTheLineWhereTheLimitIsPassed) {
+  std::string text = "name: \"m\"\n";
+  for (int i = 0; i < 40; ++i) absl::StrAppend(&text, "a {\n");
+  for (int i = 0; i < 40; ++i) absl::StrAppend(&text, "}\n");
+  absl::StatusOr<ParsedConfig> parsed = ParseModelConfig(text);
+  ASSERT_FALSE(parsed.ok());
+  // Block 33 opens on line 1 + 33.
+  ExpectInvalid(parsed.status(), NestingError(40, kMaxConfigNesting + 2));
+}
+
+TEST(ParseModelConfigLimitsTest, BracesInStringsAndCommentsDoNotCount) {
+  const std::string braces(200, '{');
+  const std::string text = absl::StrCat(
+      "# ", braces, " <<<< [[[[ \n",    // a comment
+      "name: \"m\"  # ", braces, "\n",  // a comment after a field
+      "parameters { key: \"a\" value { string_value: \"", braces, "\\\"",
+      braces, "#", braces, "\" } }\n",  // an escaped quote and a #
+      "parameters { key: \"b\" value { string_value: '", braces,
+      "\"<<<<[[[[' } }\n");  // single quotes around a double quote
+  absl::StatusOr<ParsedConfig> parsed = ParseModelConfig(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->config.name(), "m");
+  EXPECT_EQ(parsed->config.parameters().at("a").string_value(),
+            absl::StrCat(braces, "\"", braces, "#", braces));
+  EXPECT_EQ(parsed->config.parameters().at("b").string_value(),
+            absl::StrCat(braces, "\"<<<<[[[["));
+}
+
+// Protobuf's tokenizer ends a string at a newline (even after a backslash)
+// and a string or a comment at a NUL byte, then reads on: blocks after them
+// are nested as deep as anywhere else.
+TEST(ParseModelConfigLimitsTest, StringsAndCommentsEndWhereProtobufEndsThem) {
+  absl::StatusOr<ParsedConfig> parsed =
+      ParseModelConfig(absl::StrCat("name: \"m\\\n", Nested(20000)));
+  ASSERT_FALSE(parsed.ok());
+  ExpectInvalid(parsed.status(), NestingError(20000, 2));
+
+  parsed = ParseModelConfig(absl::StrCat("name: 'm\n", Nested(20000)));
+  ASSERT_FALSE(parsed.ok());
+  ExpectInvalid(parsed.status(), NestingError(20000, 2));
+
+  parsed = ParseModelConfig(
+      absl::StrCat(std::string("# comment\0", 10), Nested(20000)));
+  ASSERT_FALSE(parsed.ok());
+  ExpectInvalid(parsed.status(), NestingError(20000, 1));
+
+  parsed = ParseModelConfig(
+      absl::StrCat(std::string("name: \"m\0", 9), Nested(20000)));
+  ASSERT_FALSE(parsed.ok());
+  ExpectInvalid(parsed.status(), NestingError(20000, 1));
+}
+
+TEST(ParseModelConfigLimitsTest, ClosersWithoutOpenersDoNotHideNesting) {
+  absl::StatusOr<ParsedConfig> parsed = ParseModelConfig(
+      absl::StrCat(std::string(100, '}'), std::string(100, '>'), Nested(40)));
+  ASSERT_FALSE(parsed.ok());
+  ExpectInvalid(parsed.status(), NestingError(40, 1));
+}
+
+// A valid config padded with a comment to `size` bytes.
+std::string PaddedConfig(size_t size) {
+  std::string text = absl::StrCat(kIrisConfig, "#");
+  text.append(size - text.size(), 'x');
+  return text;
+}
+
+TEST(ParseModelConfigLimitsTest, TextAtTheSizeLimitIsAccepted) {
+  absl::StatusOr<ParsedConfig> parsed =
+      ParseModelConfig(PaddedConfig(kMaxConfigBytes));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->config.name(), "iris");
+}
+
+TEST(ParseModelConfigLimitsTest, TextOverTheSizeLimitIsRefused) {
+  absl::StatusOr<ParsedConfig> parsed =
+      ParseModelConfig(PaddedConfig(kMaxConfigBytes + 1));
+  ASSERT_FALSE(parsed.ok());
+  ExpectInvalid(parsed.status(),
+                absl::StrCat("config.pbtxt: ", kMaxConfigBytes + 1,
+                             " bytes; at most ", kMaxConfigBytes, " allowed"));
 }
 
 // --- ValidateModelConfig: defaults -----------------------------------------
@@ -428,6 +579,238 @@ TEST(ValidateModelConfigTest, RejectsNegativeInstanceCount) {
                 "instance_group[1].count: expected >= 1, got -3");
 }
 
+// --- ValidateModelConfig: limits -------------------------------------------
+
+TEST(ValidateModelConfigLimitsTest, RejectsDimAboveLimit) {
+  // The dim that aborted the server with std::bad_alloc in warm-up.
+  inference::ModelConfig config = ValidConfig();
+  config.mutable_input(1)->set_dims(0, 100000000000);
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                absl::StrCat("input[1].dims: dim 100000000000 is too large in "
+                             "[100000000000]; at most ",
+                             kMaxDim, " allowed"));
+}
+
+TEST(ValidateModelConfigLimitsTest, AcceptsDimAtLimitAndRefusesOneMore) {
+  // One BOOL row of kMaxDim elements, no batch dimension: exactly
+  // kMaxTensorBytes.
+  static_assert(kMaxDim == kMaxTensorBytes);
+  inference::ModelConfig config = ValidConfig();
+  config.set_max_batch_size(0);
+  config.clear_dynamic_batching();
+  config.mutable_output(0)->set_data_type(inference::TYPE_BOOL);
+  config.mutable_output(0)->set_dims(0, kMaxDim);
+  EXPECT_TRUE(ValidateModelConfig("m", &config).ok());
+  config.mutable_output(0)->set_dims(0, kMaxDim + 1);
+  ExpectInvalid(
+      ValidateModelConfig("m", &config),
+      absl::StrCat("output[0].dims: dim ", kMaxDim + 1, " is too large"));
+}
+
+TEST(ValidateModelConfigLimitsTest, TensorBytesAtTheLimitAreAccepted) {
+  // 8 rows (max_batch_size) of 2^25 FP32: 1 GiB exactly.
+  inference::ModelConfig config = ValidConfig();
+  config.mutable_input(0)->set_dims(1, int64_t{1} << 25);
+  ASSERT_TRUE(ValidateModelConfig("m", &config).ok());
+}
+
+TEST(ValidateModelConfigLimitsTest, RejectsRowTimesMaxBatchSizeAboveLimit) {
+  inference::ModelConfig config = ValidConfig();
+  config.mutable_input(0)->set_dims(1, (int64_t{1} << 25) + 1);
+  ExpectInvalid(
+      ValidateModelConfig("m", &config),
+      absl::StrCat("input[0].dims: [-1,33554433] of TYPE_FP32 times "
+                   "max_batch_size 8 rows is 1073741856 bytes (variable dims "
+                   "counted as 1); at most ",
+                   kMaxTensorBytes, " bytes (1 GiB) allowed per tensor"));
+}
+
+TEST(ValidateModelConfigLimitsTest, MaxBatchSizeMultipliesTheRow) {
+  // 16 MiB a row is fine alone, 1 GiB at 64 rows, too much at 65.
+  inference::ModelConfig config = ValidConfig();
+  config.mutable_output(0)->set_dims(0, int64_t{1} << 22);
+  config.set_max_batch_size(64);
+  EXPECT_TRUE(ValidateModelConfig("m", &config).ok());
+  config.set_max_batch_size(65);
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                "output[0].dims: [4194304] of TYPE_FP32 times max_batch_size "
+                "65 rows is 1090519040 bytes");
+}
+
+TEST(ValidateModelConfigLimitsTest, RejectsDimsWhoseProductOverflows) {
+  // 2^30 * 2^30 * 16 = 2^64: 0 in wrapping arithmetic.
+  inference::ModelConfig config = ValidConfig();
+  config.set_max_batch_size(0);
+  config.clear_dynamic_batching();
+  config.mutable_input(1)->clear_dims();
+  for (int64_t dim : {kMaxDim, kMaxDim, int64_t{16}}) {
+    config.mutable_input(1)->add_dims(dim);
+  }
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                "input[1].dims: [1073741824,1073741824,16] of TYPE_INT64 is "
+                "more than 2^63 bytes");
+}
+
+TEST(ValidateModelConfigLimitsTest, RejectsBytesThatOverflowWithTheBatch) {
+  // 2^30 * 2^30 elements fit in int64; times 8 rows they do not.
+  inference::ModelConfig config = ValidConfig();
+  config.mutable_output(0)->clear_dims();
+  config.mutable_output(0)->add_dims(kMaxDim);
+  config.mutable_output(0)->add_dims(kMaxDim);
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                "output[0].dims: [1073741824,1073741824] of TYPE_FP32 times "
+                "max_batch_size 8 rows is more than 2^63 bytes");
+}
+
+TEST(ValidateModelConfigLimitsTest, VariableDimsCountAsOne) {
+  inference::ModelConfig config = ValidConfig();
+  config.mutable_input(0)->clear_dims();
+  for (int i = 0; i < 8; ++i) config.mutable_input(0)->add_dims(-1);
+  config.mutable_input(0)->add_dims(int64_t{1} << 25);
+  EXPECT_TRUE(ValidateModelConfig("m", &config).ok());
+}
+
+TEST(ValidateModelConfigLimitsTest, AllInputsOfABatchAreBounded) {
+  // Four inputs of 1 GiB a batch are the limit; a fifth is refused.
+  inference::ModelConfig config = ValidConfig();
+  config.mutable_input(0)->set_dims(1, int64_t{1} << 25);
+  config.mutable_input(1)->set_dims(0, int64_t{1} << 24);  // INT64
+  for (const char* name : {"z1", "z2"}) {
+    *config.add_input() = config.input(0);
+    config.mutable_input(config.input_size() - 1)->set_name(name);
+  }
+  EXPECT_TRUE(ValidateModelConfig("m", &config).ok());
+  *config.add_input() = config.input(0);
+  config.mutable_input(4)->set_name("z3");
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                absl::StrCat("input[4]: the inputs of one batch come to ",
+                             int64_t{5} << 30, " bytes with this one; at most ",
+                             kMaxBatchInputBytes));
+}
+
+TEST(ValidateModelConfigLimitsTest, MaxBatchSizeAtTheLimitIsAccepted) {
+  inference::ModelConfig config = ValidConfig();
+  config.set_max_batch_size(kMaxBatchSize);
+  EXPECT_TRUE(ValidateModelConfig("m", &config).ok());
+}
+
+TEST(ValidateModelConfigLimitsTest, RejectsMaxBatchSizeAboveLimit) {
+  inference::ModelConfig config = ValidConfig();
+  config.set_max_batch_size(kMaxBatchSize + 1);
+  ExpectInvalid(
+      ValidateModelConfig("m", &config),
+      absl::StrCat("max_batch_size: ", kMaxBatchSize + 1,
+                   " is too large; at most ", kMaxBatchSize, " allowed"));
+}
+
+TEST(ValidateModelConfigLimitsTest, InstanceCountAtTheLimitIsAccepted) {
+  inference::ModelConfig config = ValidConfig();
+  config.mutable_instance_group(0)->set_count(kMaxInstances);
+  EXPECT_TRUE(ValidateModelConfig("m", &config).ok());
+}
+
+TEST(ValidateModelConfigLimitsTest, RejectsInstanceCountAboveLimit) {
+  // count: 2000 started 2,015 threads.
+  inference::ModelConfig config = ValidConfig();
+  config.mutable_instance_group(0)->set_count(2000);
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                absl::StrCat("instance_group[0].count: 2000 is too large; at "
+                             "most ",
+                             kMaxInstances, " allowed"));
+  config.mutable_instance_group(0)->set_count(kMaxInstances + 1);
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                "instance_group[0].count: 65 is too large");
+}
+
+TEST(ValidateModelConfigLimitsTest, RejectsInstancesAboveLimitInAll) {
+  inference::ModelConfig config = ValidConfig();
+  config.mutable_instance_group(0)->set_count(40);
+  config.add_instance_group()->set_count(24);
+  EXPECT_TRUE(ValidateModelConfig("m", &config).ok());
+  config.mutable_instance_group(1)->set_count(25);
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                absl::StrCat("instance_group: 65 instances up to "
+                             "instance_group[1]"));
+  EXPECT_THAT(
+      std::string(ValidateModelConfig("m", &config).message()),
+      HasSubstr(absl::StrCat("at most ", kMaxInstances, " allowed in all")));
+}
+
+TEST(ValidateModelConfigLimitsTest, GpuGroupsCountOncePerListedGpu) {
+  inference::ModelConfig config = ValidConfig();
+  auto* group = config.mutable_instance_group(0);
+  group->set_kind(inference::ModelInstanceGroup::KIND_GPU);
+  group->set_count(16);
+  for (int gpu : {0, 1, 2, 3}) group->add_gpus(gpu);
+  EXPECT_TRUE(ValidateModelConfig("m", &config).ok());  // 64
+  group->set_count(17);
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                "instance_group: 68 instances up to instance_group[0]");
+  // KIND_CPU ignores gpus: 17 instances.
+  group->set_kind(inference::ModelInstanceGroup::KIND_CPU);
+  EXPECT_TRUE(ValidateModelConfig("m", &config).ok());
+}
+
+TEST(ValidateModelConfigLimitsTest, WarmupEntriesAtTheLimitAreAccepted) {
+  inference::ModelConfig config = ValidConfig();
+  for (int i = 0; i < kMaxWarmupEntries; ++i) AddWarmup(&config, 8);
+  config.mutable_model_warmup(0)->set_count(kMaxWarmupCount);
+  EXPECT_TRUE(ValidateModelConfig("m", &config).ok());
+}
+
+TEST(ValidateModelConfigLimitsTest, RejectsTooManyWarmupEntries) {
+  inference::ModelConfig config = ValidConfig();
+  for (int i = 0; i <= kMaxWarmupEntries; ++i) AddWarmup(&config, 1);
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                absl::StrCat("model_warmup: ", kMaxWarmupEntries + 1,
+                             " entries are too many; at most ",
+                             kMaxWarmupEntries, " allowed"));
+}
+
+TEST(ValidateModelConfigLimitsTest, RejectsWarmupCountAboveLimit) {
+  inference::ModelConfig config = ValidConfig();
+  AddWarmup(&config, 1)->set_count(4000000000u);
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                absl::StrCat("model_warmup[0].count: 4000000000 is too large; "
+                             "at most ",
+                             kMaxWarmupCount, " allowed"));
+}
+
+TEST(ValidateModelConfigLimitsTest, WarmupInputDimsAreBounded) {
+  inference::ModelConfig config = ValidConfig();
+  auto& x = (*AddWarmup(&config, 8)->mutable_inputs())["x"];
+  x.add_dims(-1);
+  x.add_dims(kMaxDim);
+  EXPECT_TRUE(ValidateModelConfig("m", &config).ok());
+  x.set_dims(1, kMaxDim + 1);
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                absl::StrCat("model_warmup[0].inputs[\"x\"].dims: dim ",
+                             kMaxDim + 1, " is too large in [-1,", kMaxDim + 1,
+                             "]; at most ", kMaxDim, " allowed"));
+  x.set_dims(1, 100000000000);
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                "model_warmup[0].inputs[\"x\"].dims: dim 100000000000 is too "
+                "large");
+  x.set_dims(1, -5);
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                "model_warmup[0].inputs[\"x\"].dims: expected each dim >= 1 "
+                "or -1 (variable), got [-1,-5]");
+}
+
+TEST(ValidateModelConfigLimitsTest, ThreadCountParametersAreBounded) {
+  inference::ModelConfig config = ValidConfig();
+  (*config.mutable_parameters())["INTRA_OP_THREAD_COUNT"].set_string_value(
+      absl::StrCat(kMaxThreadCount));
+  (*config.mutable_parameters())["INTER_OP_THREAD_COUNT"].set_string_value("4");
+  EXPECT_TRUE(ValidateModelConfig("m", &config).ok());
+  (*config.mutable_parameters())["INTER_OP_THREAD_COUNT"].set_string_value(
+      "1000000");
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                absl::StrCat("parameters[\"INTER_OP_THREAD_COUNT\"]: 1000000 "
+                             "threads are too many; at most ",
+                             kMaxThreadCount, " allowed"));
+}
+
 // --- SchedulerOptionsFromConfig --------------------------------------------
 
 TEST(SchedulerOptionsFromConfigTest, MapsDynamicBatchingFields) {
@@ -544,6 +927,53 @@ TEST(ReadModelConfigTest, MissingFileIsNotFound) {
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(parsed.status().message()), HasSubstr(path));
+}
+
+TEST(ReadModelConfigTest, DeeplyNestedFileIsRefused) {
+  const std::string path =
+      WriteTempFile("read_model_config_deep.pbtxt", Nested(20000));
+  absl::StatusOr<ParsedConfig> parsed = ReadModelConfig(path, "m");
+  ASSERT_FALSE(parsed.ok());
+  ExpectInvalid(parsed.status(), NestingError(20000, 1));
+}
+
+TEST(ReadModelConfigTest, FileOverTheSizeLimitIsRefusedByItsSize) {
+  const std::string path = WriteTempFile("read_model_config_big.pbtxt",
+                                         PaddedConfig(kMaxConfigBytes + 1));
+  absl::StatusOr<ParsedConfig> parsed = ReadModelConfig(path, "iris");
+  ASSERT_FALSE(parsed.ok());
+  ExpectInvalid(parsed.status(),
+                absl::StrCat(path, ": ", kMaxConfigBytes + 1,
+                             " bytes; at most ", kMaxConfigBytes, " allowed"));
+}
+
+TEST(ReadModelConfigTest, FileAtTheSizeLimitIsRead) {
+  const std::string path = WriteTempFile("read_model_config_limit.pbtxt",
+                                         PaddedConfig(kMaxConfigBytes));
+  absl::StatusOr<ParsedConfig> parsed = ReadModelConfig(path, "iris");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->config.name(), "iris");
+}
+
+TEST(ReadFileAtMostTest, EndlessFileIsReadOnlyToTheLimit) {
+  // /dev/zero has no size and no end: reading it whole would never finish.
+  if (!std::ifstream("/dev/zero")) GTEST_SKIP() << "no /dev/zero";
+  absl::StatusOr<std::string> read = ReadFileAtMost("/dev/zero", 4096);
+  ASSERT_FALSE(read.ok());
+  ExpectInvalid(read.status(),
+                "/dev/zero: more than 4096 bytes; at most 4096 allowed");
+}
+
+TEST(ReadFileAtMostTest, ReadsFilesUpToTheLimit) {
+  const std::string path =
+      WriteTempFile("read_file_at_most.bin", std::string(4096, 'a'));
+  absl::StatusOr<std::string> read = ReadFileAtMost(path, 4096);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(*read, std::string(4096, 'a'));
+  ExpectInvalid(ReadFileAtMost(path, 4095).status(),
+                absl::StrCat(path, ": 4096 bytes; at most 4095 allowed"));
+  EXPECT_EQ(ReadFileAtMost(absl::StrCat(path, ".missing"), 10).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST(ReadLabelsTest, StripsCarriageReturns) {

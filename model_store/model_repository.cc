@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "model_store/model_config.h"
+#include "model_store/repository_paths.h"
 #include "model_store/repository_scan.h"
 #include "model_store/version_loading.h"
 
@@ -110,8 +111,11 @@ int ModelRepository::LoadAll() {
 }
 
 absl::Status ModelRepository::LoadModel(const std::string& name) {
+  if (absl::Status s = ValidateModelName(name); !s.ok()) return s;
   absl::MutexLock load_lock(&load_mu_);
-  return SyncModel(name, {/*require_stable=*/false, /*retry_failed=*/true});
+  return WithoutRoot(
+      SyncModel(name, {/*require_stable=*/false, /*retry_failed=*/true}),
+      options_.root);
 }
 
 void ModelRepository::PollOnce() {
@@ -163,12 +167,19 @@ void ModelRepository::PollOnce() {
 absl::Status ModelRepository::SyncModel(const std::string& name,
                                         SyncMode mode) {
   const std::string model_dir = absl::StrCat(options_.root, "/", name);
-  absl::StatusOr<ModelDirScan> scan = ScanModelDir(model_dir);
+  // A directory that leads out of the repository (a symbolic link) is no
+  // model: the same answer as for one that does not exist.
+  absl::StatusOr<ModelDirScan> scan =
+      DirectoryInside(model_dir, options_.root)
+          ? ScanModelDir(model_dir)
+          : absl::NotFoundError("outside the repository");
   if (absl::IsNotFound(scan.status())) {
-    return absl::NotFoundError(absl::StrCat("no model directory ", model_dir));
+    return absl::NotFoundError(absl::StrCat(
+        "model \"", name, "\": no such model directory in the repository"));
   }
   if (!scan.ok()) {
-    const std::string problem = std::string(scan.status().message());
+    const std::string problem =
+        WithoutRoot(scan.status().message(), options_.root);
     bool known = false;
     {
       absl::MutexLock lock(&mu_);
@@ -237,7 +248,7 @@ absl::Status ModelRepository::RefreshConfig(const std::string& name,
     LogError("model ", name, " failed to load: ", parsed.status().message());
     absl::MutexLock lock(&mu_);
     Entry& entry = models_[name];
-    entry.failure = std::string(parsed.status().message());
+    entry.failure = WithoutRoot(parsed.status().message(), options_.root);
     entry.config_files = now;  // not parsed again until it changes
     return parsed.status();
   }
@@ -318,11 +329,11 @@ absl::Status ModelRepository::LoadPlanned(
   const absl::Status none =
       last_failure.ok()
           ? absl::NotFoundError(absl::StrCat(
-                options_.root, "/", name,
+                name,
                 ": no version directory selected by the version_policy "
                 "(e.g. 1/model.pt)"))
           : last_failure;
-  entry.failure = std::string(none.message());
+  entry.failure = WithoutRoot(none.message(), options_.root);
   return none;
 }
 
@@ -396,7 +407,8 @@ void ModelRepository::NoteProblem(const std::string& name,
   auto entry = models_.find(name);
   if (entry == models_.end()) return;
   for (auto& [version, served] : entry->second.serving) {
-    served.record->SetProblem(problem).IgnoreError();
+    served.record->SetProblem(WithoutRoot(problem, options_.root))
+        .IgnoreError();
   }
 }
 
@@ -424,7 +436,8 @@ absl::Status ModelRepository::UnloadModel(const std::string& name) {
     absl::MutexLock lock(&mu_);
     auto entry = models_.find(name);
     if (entry == models_.end()) {
-      return absl::NotFoundError(absl::StrCat("unknown model \"", name, "\""));
+      return absl::NotFoundError(
+          absl::StrCat("unknown model \"", ClientText(name), "\""));
     }
     for (auto& [version, served] : entry->second.serving) {
       retiring.push_back(
@@ -448,7 +461,8 @@ absl::StatusOr<std::shared_ptr<ServableModel>> ModelRepository::Get(
   absl::MutexLock lock(&mu_);
   auto it = models_.find(name);
   if (it == models_.end()) {
-    return absl::NotFoundError(absl::StrCat("unknown model \"", name, "\""));
+    return absl::NotFoundError(
+        absl::StrCat("unknown model \"", ClientText(name), "\""));
   }
   const Entry& entry = it->second;
   if (entry.serving.empty()) {

@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "model_store/repository_paths.h"
 
 namespace inferd {
 namespace fs = std::filesystem;
@@ -45,7 +46,10 @@ absl::StatusOr<std::vector<std::string>> ListModelDirs(
   for (; it != fs::directory_iterator(); it.increment(ec)) {
     if (ec) return Unreadable(root, ec);
     const std::string name = it->path().filename().string();
-    if (it->is_directory(ec) && !name.empty() && name[0] != '.') {
+    // Only names a client could ask for, and only directories inside the
+    // repository (a symbolic link may not lead out of it).
+    if (it->is_directory(ec) && ValidateModelName(name).ok() &&
+        DirectoryInside(it->path().string(), root)) {
       names.push_back(name);
     }
   }
@@ -85,7 +89,8 @@ absl::StatusOr<ModelDirScan> ScanModelDir(const std::string& model_dir) {
     int64_t version = 0;
     if (it->is_regular_file(ec)) {
       scan.top_level[name] = Stamp(it->path());
-    } else if (it->is_directory(ec) && IsVersionName(name, &version)) {
+    } else if (it->is_directory(ec) && IsVersionName(name, &version) &&
+               DirectoryInside(it->path().string(), model_dir)) {
       absl::StatusOr<FileSet> files = FilesUnder(it->path().string());
       if (!files.ok()) return files.status();
       if (!files->empty()) scan.versions[version] = std::move(*files);

@@ -35,6 +35,22 @@ std::optional<int64_t> RowElementCount(absl::Span<const int64_t> shape,
   return ElementCount(batched && !shape.empty() ? shape.subspan(1) : shape);
 }
 
+std::vector<int64_t> SmallestShape(absl::Span<const int64_t> dims, bool batched,
+                                   int64_t rows) {
+  std::vector<int64_t> shape;
+  shape.reserve(dims.size() + 1);
+  if (batched) shape.push_back(rows);
+  for (int64_t dim : dims) shape.push_back(dim == -1 ? 1 : dim);
+  return shape;
+}
+
+std::optional<int64_t> SmallestByteCount(absl::Span<const int64_t> dims,
+                                         bool batched, int64_t rows,
+                                         size_t element_size) {
+  if (batched && rows < 0) return std::nullopt;
+  return ByteCount(SmallestShape(dims, batched, rows), element_size);
+}
+
 std::string ShapeString(absl::Span<const int64_t> shape) {
   return absl::StrCat("[", absl::StrJoin(shape, ","), "]");
 }

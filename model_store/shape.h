@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/types/span.h"
 
@@ -25,6 +26,20 @@ std::optional<int64_t> ByteCount(absl::Span<const int64_t> shape,
 // nullopt as for ElementCount.
 std::optional<int64_t> RowElementCount(absl::Span<const int64_t> shape,
                                        bool batched);
+
+// The shape of `rows` rows of a config's `dims` with every variable dim (-1)
+// as 1: [rows, dims...] when `batched`, else just the dims. What warm-up
+// allocates and what a config's byte limits count.
+std::vector<int64_t> SmallestShape(absl::Span<const int64_t> dims, bool batched,
+                                   int64_t rows);
+
+// Bytes of SmallestShape(dims, batched, rows) with `element_size`-byte
+// elements; nullopt when `rows` or a dim is negative (a dim of -1 counts as
+// 1), or the bytes do not fit in int64 (the product is checked, it never
+// wraps).
+std::optional<int64_t> SmallestByteCount(absl::Span<const int64_t> dims,
+                                         bool batched, int64_t rows,
+                                         size_t element_size);
 
 // "[2,5]", as messages print shapes.
 std::string ShapeString(absl::Span<const int64_t> shape);

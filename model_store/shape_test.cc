@@ -31,6 +31,36 @@ TEST(ShapeTest, RowElementCountSkipsTheBatchDimension) {
   EXPECT_EQ(RowElementCount(std::vector<int64_t>{7, 2, 3}, false), 42);
 }
 
+TEST(ShapeTest, SmallestShapeCountsVariableDimsAsOne) {
+  EXPECT_EQ(SmallestShape(std::vector<int64_t>{-1, 3}, true, 8),
+            (std::vector<int64_t>{8, 1, 3}));
+  EXPECT_EQ(SmallestShape(std::vector<int64_t>{-1, 3}, false, 8),
+            (std::vector<int64_t>{1, 3}));
+  EXPECT_EQ(SmallestShape(std::vector<int64_t>{}, true, 2),
+            (std::vector<int64_t>{2}));
+}
+
+TEST(ShapeTest, SmallestByteCountMultipliesRowsDimsAndSize) {
+  EXPECT_EQ(SmallestByteCount(std::vector<int64_t>{-1, 3}, true, 8, 4), 96);
+  EXPECT_EQ(SmallestByteCount(std::vector<int64_t>{-1, 3}, false, 8, 4), 12);
+  EXPECT_EQ(SmallestByteCount(std::vector<int64_t>{-2}, false, 1, 4),
+            std::nullopt);
+  EXPECT_EQ(SmallestByteCount(std::vector<int64_t>{3}, true, -1, 4),
+            std::nullopt);
+}
+
+TEST(ShapeTest, SmallestByteCountRefusesWhatWouldWrap) {
+  const int64_t big = int64_t{1} << 30;
+  // 2^30 * 2^30 * 16 = 2^64 wraps to 0 unchecked.
+  EXPECT_EQ(SmallestByteCount(std::vector<int64_t>{big, big, 16}, false, 1, 1),
+            std::nullopt);
+  // The elements fit (2^62); the bytes (2^64) do not.
+  EXPECT_EQ(SmallestByteCount(std::vector<int64_t>{big, big}, true, 4, 4),
+            std::nullopt);
+  EXPECT_EQ(SmallestByteCount(std::vector<int64_t>{big, big}, true, 4, 1),
+            int64_t{1} << 62);
+}
+
 TEST(ShapeTest, ShapeStringIsBracketedAndCommaSeparated) {
   EXPECT_EQ(ShapeString(std::vector<int64_t>{-1, 4}), "[-1,4]");
   EXPECT_EQ(ShapeString(std::vector<int64_t>{}), "[]");

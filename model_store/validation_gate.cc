@@ -11,6 +11,7 @@
 #include "model_store/data_type.h"
 #include "model_store/model_config.h"
 #include "model_store/output_encoding.h"
+#include "model_store/repository_paths.h"
 #include "model_store/shape.h"
 
 namespace inferd {
@@ -48,8 +49,11 @@ absl::StatusOr<Rows> ReadRows(
     const google::protobuf::RepeatedField<int64_t>& dims) {
   absl::StatusOr<size_t> elements = RowElements(name, dims);
   if (!elements.ok()) return elements.status();
-  absl::StatusOr<std::string> bytes =
-      ReadFile(absl::StrCat(dir, "/", name, ".bin"));
+  // A tensor name may hold "/" or ".."; the file must still be inside.
+  absl::StatusOr<std::string> path =
+      ResolveInside(dir, absl::StrCat(name, ".bin"), "validation file");
+  if (!path.ok()) return path.status();
+  absl::StatusOr<std::string> bytes = ReadFile(*path);
   if (!bytes.ok()) return bytes.status();
   Rows rows;
   rows.row_bytes = *elements * ElementSize(type);
@@ -120,6 +124,11 @@ absl::Status RunValidationGate(const inference::ModelConfig& config,
                                            : config.validation().directory());
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) return absl::OkStatus();
+  if (!DirectoryInside(dir, version_dir)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "validation.directory \"", ClientText(config.validation().directory()),
+        "\": not a directory inside the version directory"));
+  }
   const bool batched = config.max_batch_size() > 0;
   std::vector<Rows> inputs;
   for (const auto& input : config.input()) {

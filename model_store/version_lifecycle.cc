@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
+#include "model_store/repository_paths.h"
 #include "model_store/repository_scan.h"
 #include "model_store/version_loading.h"
 
@@ -111,7 +112,9 @@ absl::StatusOr<VersionLifecycle::Loaded> VersionLifecycle::Load(
     return absl::AbortedError(moved);
   }
   if (!loaded.ok()) {
-    record->MarkFailed(std::string(loaded.status().message())).IgnoreError();
+    // Clients read the reason: paths relative to the repository.
+    record->MarkFailed(WithoutRoot(loaded.status().message(), options_.root))
+        .IgnoreError();
     return loaded.status();
   }
   std::shared_ptr<ServableModel> servable(

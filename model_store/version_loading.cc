@@ -1,11 +1,14 @@
 #include "model_store/version_loading.h"
 
+#include <filesystem>
+#include <system_error>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "model_store/model_config.h"
 #include "model_store/output_encoding.h"
+#include "model_store/repository_paths.h"
 #include "model_store/validation_gate.h"
 #include "model_store/warm_up.h"
 
@@ -18,11 +21,20 @@ absl::StatusOr<std::vector<std::vector<std::string>>> LoadAllLabels(
   for (int i = 0; i < config.output_size(); ++i) {
     const std::string& file = config.output(i).label_filename();
     if (file.empty()) continue;
-    absl::StatusOr<std::vector<std::string>> read =
-        ReadLabels(absl::StrCat(model_dir, "/", file));
-    if (!read.ok()) {
+    const std::string field = absl::StrCat("output[", i, "].label_filename");
+    absl::StatusOr<std::string> path = ResolveInside(model_dir, file, field);
+    if (!path.ok()) return absl::InvalidArgumentError(path.status().message());
+    std::error_code ec;
+    const uintmax_t bytes = std::filesystem::file_size(*path, ec);
+    if (ec || bytes > kMaxLabelFileBytes) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "output[", i, "].label_filename: ", read.status().message()));
+          field, " \"", file, "\": ", ec ? "unreadable" : "too large", " (",
+          ec ? 0 : bytes, " bytes); at most ", kMaxLabelFileBytes));
+    }
+    absl::StatusOr<std::vector<std::string>> read = ReadLabels(*path);
+    if (!read.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": ", read.status().message()));
     }
     labels[i] = std::move(*read);
   }

@@ -224,7 +224,10 @@ absl::StatusOr<std::unique_ptr<Model>> LoadAotiModel(
   absl::StatusOr<std::vector<at::ScalarType>> input_types = InputTypes(config);
   if (!input_types.ok()) return input_types.status();
   ApplyThreadParameters(config);
-  const std::string path = ModelFilePath(config, version_dir, "model.pt2");
+  absl::StatusOr<std::string> file =
+      ModelFilePath(config, version_dir, "model.pt2");
+  if (!file.ok()) return file.status();
+  const std::string& path = *file;
   absl::StatusOr<AotiDevice> device = CheckPackage(path);
   if (!device.ok()) return device.status();
   absl::StatusOr<std::vector<Instance>> instances =

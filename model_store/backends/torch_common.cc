@@ -5,6 +5,7 @@
 #include <torch/cuda.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <memory>
 #include <regex>
 #include <utility>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "model_store/backends/torch_loader.h"
 #include "model_store/data_type.h"
+#include "model_store/repository_paths.h"
 
 namespace inferd::torch_backend {
 namespace {
@@ -131,13 +133,14 @@ absl::StatusOr<Tensor> OwnOutput(const at::Tensor& output) {
   return out;
 }
 
-std::string ModelFilePath(const inference::ModelConfig& config,
-                          const std::string& version_dir,
-                          const std::string& default_name) {
-  const std::string& file = config.default_model_filename().empty()
-                                ? default_name
-                                : config.default_model_filename();
-  return absl::StrCat(version_dir, "/", file);
+absl::StatusOr<std::string> ModelFilePath(const inference::ModelConfig& config,
+                                          const std::string& version_dir,
+                                          const std::string& default_name) {
+  const bool named = !config.default_model_filename().empty();
+  return ResolveInside(
+      version_dir, named ? config.default_model_filename() : default_name,
+      named ? "default_model_filename" : "model file",
+      std::filesystem::path(version_dir).parent_path().string());
 }
 
 Placement::Placement(c10::Device device) : device_(device) {

@@ -57,10 +57,12 @@ at::Tensor WrapInput(const Tensor& input, at::ScalarType type,
 absl::StatusOr<Tensor> OwnOutput(const at::Tensor& output);
 
 // Path of the model file: `version_dir`/<default_model_filename, or
-// `default_name` when the config leaves it empty>.
-std::string ModelFilePath(const inference::ModelConfig& config,
-                          const std::string& version_dir,
-                          const std::string& default_name);
+// `default_name` when the config leaves it empty>. NotFound, with one
+// message, when it is missing or leads (through "..", or a symbolic link)
+// out of the model's directory (the parent of `version_dir`).
+absl::StatusOr<std::string> ModelFilePath(const inference::ModelConfig& config,
+                                          const std::string& version_dir,
+                                          const std::string& default_name);
 
 // One device per execution instance, from the config's instance groups:
 // KIND_CPU gives `count` CPU instances, KIND_GPU `count` per listed GPU (every

@@ -201,7 +201,10 @@ absl::StatusOr<std::unique_ptr<Model>> LoadTorchScriptModel(
   absl::StatusOr<std::vector<at::ScalarType>> input_types = InputTypes(config);
   if (!input_types.ok()) return input_types.status();
   ApplyThreadParameters(config);
-  const std::string path = ModelFilePath(config, version_dir, "model.pt");
+  absl::StatusOr<std::string> file =
+      ModelFilePath(config, version_dir, "model.pt");
+  if (!file.ok()) return file.status();
+  const std::string& path = *file;
   absl::StatusOr<std::vector<Instance>> instances = LoadInstances(config, path);
   if (!instances.ok()) return instances.status();
   absl::StatusOr<std::vector<int>> positions;
