@@ -39,6 +39,9 @@ start_inferd() {
   _build=$1
   _repository=$2
   shift 2
+  # Emptied first: the loop below must not read an earlier server's port
+  # before the new one's redirection truncates the file.
+  : >"$tmp/server.log"
   "$_build/bin/inferd" --model-repository="$_repository" --grpc-port=0 \
     --metrics-port=0 "$@" 2>"$tmp/server.log" &
   server_pid=$!
