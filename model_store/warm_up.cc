@@ -159,23 +159,17 @@ absl::Status RunWarmupEntry(const inference::ModelConfig& config, Model* model,
 
 }  // namespace
 
-absl::StatusOr<std::vector<Tensor>> TryZeroInputs(
+absl::StatusOr<std::vector<Tensor>> ZeroInputs(
     const inference::ModelConfig& config, int64_t rows) {
   return MakeInputs(
       config, rows, std::vector<const WarmupInput*>(config.input_size()),
       absl::StrCat(rows, rows == 1 ? " row" : " rows", " of zeros"), nullptr);
 }
 
-std::vector<Tensor> ZeroInputs(const inference::ModelConfig& config,
-                               int64_t rows) {
-  absl::StatusOr<std::vector<Tensor>> inputs = TryZeroInputs(config, rows);
-  return inputs.ok() ? *std::move(inputs) : std::vector<Tensor>();
-}
-
 absl::Status WarmUp(const inference::ModelConfig& config, Model* model) {
   if (config.model_warmup_size() == 0) {
     const std::string what = "warm-up with zero inputs";
-    absl::StatusOr<std::vector<Tensor>> inputs = TryZeroInputs(config, 1);
+    absl::StatusOr<std::vector<Tensor>> inputs = ZeroInputs(config, 1);
     if (!inputs.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat(what, ": ", inputs.status().message()));

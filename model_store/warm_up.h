@@ -28,13 +28,8 @@ absl::Status WarmUp(const inference::ModelConfig& config, Model* model);
 // model_config.h: an input over kMaxTensorBytes, or inputs over
 // kMaxBatchInputBytes together, are InvalidArgument (a config
 // ValidateModelConfig accepted never is, for rows up to max_batch_size).
-absl::StatusOr<std::vector<Tensor>> TryZeroInputs(
+absl::StatusOr<std::vector<Tensor>> ZeroInputs(
     const inference::ModelConfig& config, int64_t rows);
-
-// TryZeroInputs, or no tensors at all where it fails (the model's call then
-// fails on the missing inputs).
-std::vector<Tensor> ZeroInputs(const inference::ModelConfig& config,
-                               int64_t rows);
 
 }  // namespace inferd
 

@@ -13,8 +13,9 @@ namespace {
 // output came back with another number of rows.
 absl::Status RunRows(const inference::ModelConfig& config,
                      AotiProbeTarget* model, int64_t rows) {
-  absl::StatusOr<std::vector<Tensor>> outputs =
-      model->Execute(0, ZeroInputs(config, rows));
+  absl::StatusOr<std::vector<Tensor>> inputs = ZeroInputs(config, rows);
+  if (!inputs.ok()) return inputs.status();
+  absl::StatusOr<std::vector<Tensor>> outputs = model->Execute(0, *inputs);
   if (!outputs.ok()) return outputs.status();
   for (size_t i = 0; i < outputs->size(); ++i) {
     const Tensor& output = (*outputs)[i];
