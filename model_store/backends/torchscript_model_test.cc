@@ -233,8 +233,10 @@ TEST_F(TorchModelTest, LoadErrorsNameTheProblem) {
 TEST_F(TorchModelTest, MissingModelFileIsReported) {
   inference::ModelConfig config = LoadTestConfig(good_, "iris");
   auto model = loader_.Load(config, good_ + "/iris/999");
-  EXPECT_FALSE(model.ok());
-  EXPECT_THAT(model.status().message(), HasSubstr("iris/999/model.pt"));
+  EXPECT_EQ(model.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(model.status().message(),
+            "model file \"model.pt\": no such regular file inside the model "
+            "directory");
 }
 
 }  // namespace
