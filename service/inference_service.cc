@@ -75,9 +75,42 @@ absl::StatusOr<ModelStatus> FindModel(const ModelRepository& repository,
 
 }  // namespace
 
+absl::Status CheckCallAccess(const AccessPolicy* policy,
+                             const grpc::ServerContextBase& context,
+                             absl::string_view full_method) {
+  if (policy == nullptr || policy->empty()) return absl::OkStatus();
+  std::optional<ProtocolGroup> group = GroupOfMethod(full_method);
+  // Methods outside the groups (server reflection) are never restricted, as
+  // in Triton.
+  if (!group.has_value()) return absl::OkStatus();
+  const AccessPolicy::Restriction* restriction = policy->restriction(*group);
+  if (restriction == nullptr) return absl::OkStatus();
+  std::optional<absl::string_view> value;
+  const auto& metadata = context.client_metadata();
+  if (auto it = metadata.find(restriction->key); it != metadata.end()) {
+    value = absl::string_view(it->second.data(), it->second.size());
+  }
+  return policy->Check(*group, value);
+}
+
+absl::Status InferenceService::CheckAccess(
+    const grpc::CallbackServerContext& context, const char* rpc) const {
+  if (access_ == nullptr || access_->empty()) return absl::OkStatus();
+  return CheckCallAccess(access_, context,
+                         absl::StrCat("/inference.GRPCInferenceService/", rpc));
+}
+
+grpc::ServerUnaryReactor* InferenceService::Refused(
+    grpc::CallbackServerContext* context, const char* rpc) const {
+  absl::Status allowed = CheckAccess(*context, rpc);
+  if (allowed.ok()) return nullptr;
+  return FinishNow(context, ToGrpcStatus(allowed));
+}
+
 grpc::ServerUnaryReactor* InferenceService::ServerLive(
     grpc::CallbackServerContext* context, const inference::ServerLiveRequest*,
     inference::ServerLiveResponse* response) {
+  if (auto* refused = Refused(context, "ServerLive")) return refused;
   response->set_live(true);
   return FinishNow(context, grpc::Status::OK);
 }
@@ -85,6 +118,7 @@ grpc::ServerUnaryReactor* InferenceService::ServerLive(
 grpc::ServerUnaryReactor* InferenceService::ServerReady(
     grpc::CallbackServerContext* context, const inference::ServerReadyRequest*,
     inference::ServerReadyResponse* response) {
+  if (auto* refused = Refused(context, "ServerReady")) return refused;
   response->set_ready(repository_->AllReady());
   return FinishNow(context, grpc::Status::OK);
 }
@@ -93,6 +127,7 @@ grpc::ServerUnaryReactor* InferenceService::ModelReady(
     grpc::CallbackServerContext* context,
     const inference::ModelReadyRequest* request,
     inference::ModelReadyResponse* response) {
+  if (auto* refused = Refused(context, "ModelReady")) return refused;
   response->set_ready(
       repository_->Get(request->name(), request->version()).ok());
   return FinishNow(context, grpc::Status::OK);
@@ -102,6 +137,7 @@ grpc::ServerUnaryReactor* InferenceService::ServerMetadata(
     grpc::CallbackServerContext* context,
     const inference::ServerMetadataRequest*,
     inference::ServerMetadataResponse* response) {
+  if (auto* refused = Refused(context, "ServerMetadata")) return refused;
   response->set_name(kServerName);
   response->set_version(kServerVersion);
   response->add_extensions("classification");
@@ -113,6 +149,7 @@ grpc::ServerUnaryReactor* InferenceService::ModelMetadata(
     grpc::CallbackServerContext* context,
     const inference::ModelMetadataRequest* request,
     inference::ModelMetadataResponse* response) {
+  if (auto* refused = Refused(context, "ModelMetadata")) return refused;
   absl::StatusOr<std::shared_ptr<ServableModel>> model =
       repository_->Get(request->name(), request->version());
   if (!model.ok()) return FinishNow(context, ToGrpcStatus(model.status()));
@@ -140,6 +177,7 @@ grpc::ServerUnaryReactor* InferenceService::ModelConfig(
     grpc::CallbackServerContext* context,
     const inference::ModelConfigRequest* request,
     inference::ModelConfigResponse* response) {
+  if (auto* refused = Refused(context, "ModelConfig")) return refused;
   absl::StatusOr<std::shared_ptr<ServableModel>> model =
       repository_->Get(request->name(), request->version());
   if (!model.ok()) return FinishNow(context, ToGrpcStatus(model.status()));
@@ -152,6 +190,11 @@ grpc::ServerUnaryReactor* InferenceService::ModelInfer(
     const inference::ModelInferRequest* request,
     inference::ModelInferResponse* response) {
   const absl::Time start = absl::Now();
+  if (absl::Status allowed = CheckAccess(*context, "ModelInfer");
+      !allowed.ok()) {
+    CountUnresolved(request->model_name(), allowed, start);
+    return FinishNow(context, ToGrpcStatus(allowed));
+  }
   absl::StatusOr<std::shared_ptr<ServableModel>> model =
       repository_->Get(request->model_name(), request->model_version());
   if (!model.ok()) {
@@ -184,17 +227,12 @@ void InferenceService::CountUnresolved(const std::string& model,
 
 namespace {
 
-// Answers a stream with UNIMPLEMENTED as soon as it opens.
-class UnimplementedStream final
+// Answers a stream with `status` as soon as it opens.
+class FinishedStream final
     : public grpc::ServerBidiReactor<inference::ModelInferRequest,
                                      inference::ModelStreamInferResponse> {
  public:
-  UnimplementedStream() {
-    Finish(grpc::Status(
-        grpc::StatusCode::UNIMPLEMENTED,
-        absl::StrCat("ModelStreamInfer is not implemented by inferd ",
-                     kServerVersion, "; use ModelInfer")));
-  }
+  explicit FinishedStream(const grpc::Status& status) { Finish(status); }
   void OnDone() override { delete this; }
 };
 
@@ -202,14 +240,20 @@ class UnimplementedStream final
 
 grpc::ServerBidiReactor<inference::ModelInferRequest,
                         inference::ModelStreamInferResponse>*
-InferenceService::ModelStreamInfer(grpc::CallbackServerContext*) {
-  return new UnimplementedStream();
+InferenceService::ModelStreamInfer(grpc::CallbackServerContext* context) {
+  absl::Status allowed = CheckAccess(*context, "ModelStreamInfer");
+  if (!allowed.ok()) return new FinishedStream(ToGrpcStatus(allowed));
+  return new FinishedStream(grpc::Status(
+      grpc::StatusCode::UNIMPLEMENTED,
+      absl::StrCat("ModelStreamInfer is not implemented by inferd ",
+                   kServerVersion, "; use ModelInfer")));
 }
 
 #define INFERD_UNIMPLEMENTED_RPC(Rpc)                                       \
   grpc::ServerUnaryReactor* InferenceService::Rpc(                          \
       grpc::CallbackServerContext* context, const inference::Rpc##Request*, \
       inference::Rpc##Response*) {                                          \
+    if (auto* refused = Refused(context, #Rpc)) return refused;             \
     return Unimplemented(context, #Rpc);                                    \
   }
 

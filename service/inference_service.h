@@ -6,24 +6,36 @@
 #include <functional>
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "common/task_runner.h"
 #include "metrics/metrics.h"
 #include "model_store/model_repository.h"
 #include "proto/inference.grpc.pb.h"
+#include "service/access_control.h"
 
 namespace inferd {
+
+// OK when `policy` (null: nothing restricted) lets the call to `full_method`
+// ("/package.Service/Rpc") through with the metadata its client sent; else
+// PERMISSION_DENIED naming the header it lacked.
+absl::Status CheckCallAccess(const AccessPolicy* policy,
+                             const grpc::ServerContextBase& context,
+                             absl::string_view full_method);
 
 // GRPCInferenceService over a ModelRepository, on gRPC's callback API: no
 // thread waits for an inference; requests are answered from the model's
 // workers. RPCs inferd does not implement yet answer UNIMPLEMENTED naming the
-// RPC. Thread-safe.
+// RPC. Every RPC first checks `access` (--grpc-restricted-protocol).
+// Thread-safe.
 class InferenceService final
     : public inference::GRPCInferenceService::CallbackService {
  public:
-  // `repository` and `metrics` (null: no metrics) must outlive the service.
+  // `repository`, `metrics` (null: no metrics) and `access` (null: nothing
+  // restricted) must outlive the service.
   explicit InferenceService(ModelRepository* repository,
-                            metrics::ServerMetrics* metrics = nullptr)
-      : repository_(repository), metrics_(metrics) {}
+                            metrics::ServerMetrics* metrics = nullptr,
+                            const AccessPolicy* access = nullptr)
+      : repository_(repository), metrics_(metrics), access_(access) {}
 
   grpc::ServerUnaryReactor* ServerLive(
       grpc::CallbackServerContext* context,
@@ -113,8 +125,16 @@ class InferenceService final
   void CountUnresolved(const std::string& model, const absl::Status& status,
                        absl::Time start);
 
+  // Null when the call to GRPCInferenceService's `rpc` may go on; else the
+  // reactor that has answered it PERMISSION_DENIED.
+  grpc::ServerUnaryReactor* Refused(grpc::CallbackServerContext* context,
+                                    const char* rpc) const;
+  absl::Status CheckAccess(const grpc::CallbackServerContext& context,
+                           const char* rpc) const;
+
   ModelRepository* const repository_;
   metrics::ServerMetrics* const metrics_;
+  const AccessPolicy* const access_;
   // Model loads requested by RPC run here, not on gRPC's callback threads.
   // Declared last: destroyed (finishing queued loads) first.
   TaskRunner loads_;

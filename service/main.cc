@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -68,11 +70,138 @@ ABSL_FLAG(int, worker_threads, 0,
 ABSL_FLAG(int, gpu_worker_threads, 4,
           "Workers of each GPU's shared pool (they launch work on CUDA "
           "streams and wait for it).");
+ABSL_FLAG(bool, grpc_use_ssl, false,
+          "Serve gRPC over TLS with --grpc-server-cert and --grpc-server-key.");
+ABSL_FLAG(bool, grpc_use_ssl_mutual, false,
+          "Mutual TLS (implies --grpc-use-ssl): clients must present a "
+          "certificate signed by --grpc-root-cert.");
+ABSL_FLAG(std::string, grpc_server_cert, "",
+          "TLS: the server's certificate chain (PEM file).");
+ABSL_FLAG(std::string, grpc_server_key, "",
+          "TLS: the server's private key (PEM file).");
+ABSL_FLAG(std::string, grpc_root_cert, "",
+          "Mutual TLS: the CA certificate(s) that sign client certificates "
+          "(PEM file).");
+// Read from argv by TakeRepeatedFlag(), not by Abseil, which would keep only
+// the last occurrence; declared for --help.
+ABSL_FLAG(std::string, grpc_restricted_protocol, "",
+          "<protocol>[,<protocol>...]:<key>=<value> (repeatable): calls of "
+          "these protocols (health, metadata, inference, shared-memory, "
+          "model-config, model-repository, statistics, trace, logging) must "
+          "carry header <key> with <value>, else PERMISSION_DENIED.");
+ABSL_FLAG(int, grpc_max_message_bytes, 64 << 20,
+          "Largest gRPC request or response in bytes; a larger one is "
+          "refused with RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int, grpc_keepalive_time, 7200000,
+          "Milliseconds between keepalive pings the server sends on an idle "
+          "connection (GRPC_ARG_KEEPALIVE_TIME_MS).");
+ABSL_FLAG(int, grpc_keepalive_timeout, 20000,
+          "Milliseconds the server waits for a keepalive ping's answer before "
+          "closing the connection (GRPC_ARG_KEEPALIVE_TIMEOUT_MS).");
+ABSL_FLAG(bool, grpc_keepalive_permit_without_calls, false,
+          "Allow keepalive pings on connections without calls "
+          "(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS).");
+ABSL_FLAG(int, grpc_http2_max_pings_without_data, 2,
+          "Pings the server may send without data before it must send data; "
+          "0: no limit (GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA).");
+ABSL_FLAG(int, grpc_http2_min_recv_ping_interval_without_data, 300000,
+          "Milliseconds a client must leave between pings when no data flows; "
+          "faster pings are strikes "
+          "(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS).");
+ABSL_FLAG(int, grpc_http2_max_ping_strikes, 2,
+          "Bad pings tolerated before the server closes the connection; 0: "
+          "no limit (GRPC_ARG_HTTP2_MAX_PING_STRIKES).");
+ABSL_FLAG(int, grpc_max_concurrent_streams, 1024,
+          "Concurrent calls per client connection "
+          "(GRPC_ARG_MAX_CONCURRENT_STREAMS); more wait for a free stream.");
 ABSL_FLAG(int, inter_op_threads, 1,
           "LibTorch inter-op threads (TorchScript fork/wait). Default 1; 0 "
           "keeps LibTorch's default.");
 
 namespace {
+
+// Removes every occurrence of --NAME=VALUE, --NAME VALUE (either spelling,
+// '-' or '_', one or two leading dashes) from argv before Abseil parses it,
+// and returns the values in order. Arguments after a bare "--" stay.
+std::vector<std::string> TakeRepeatedFlag(int* argc, char** argv,
+                                          const std::string& name) {
+  std::vector<std::string> values;
+  int kept = 1;
+  bool flags_ended = false;
+  for (int i = 1; i < *argc; ++i) {
+    std::string arg = argv[i];
+    if (!flags_ended && arg == "--") flags_ended = true;
+    std::string flag = arg;
+    if (!flags_ended && !flag.empty() && flag[0] == '-') {
+      flag.erase(0, flag.rfind('-', 1) + 1);  // one or two dashes
+      const size_t equals = flag.find('=');
+      std::string flag_name = flag.substr(0, equals);
+      std::replace(flag_name.begin(), flag_name.end(), '-', '_');
+      if (flag_name == name) {
+        if (equals != std::string::npos) {
+          values.push_back(flag.substr(equals + 1));
+        } else if (i + 1 < *argc) {
+          values.push_back(argv[++i]);
+        } else {
+          values.push_back("");  // refused by the parser with a message
+        }
+        continue;
+      }
+    }
+    argv[kept++] = argv[i];
+  }
+  *argc = kept;
+  argv[kept] = nullptr;
+  return values;
+}
+
+// The gRPC flags as ServerOptions; InvalidArgument for a bad value.
+absl::StatusOr<inferd::ServerOptions> GrpcOptions(
+    const std::vector<std::string>& restricted_protocols) {
+  inferd::ServerOptions options;
+  options.host = absl::GetFlag(FLAGS_host);
+  options.grpc_port = absl::GetFlag(FLAGS_grpc_port);
+  options.use_ssl = absl::GetFlag(FLAGS_grpc_use_ssl);
+  options.use_ssl_mutual = absl::GetFlag(FLAGS_grpc_use_ssl_mutual);
+  options.server_cert = absl::GetFlag(FLAGS_grpc_server_cert);
+  options.server_key = absl::GetFlag(FLAGS_grpc_server_key);
+  options.root_cert = absl::GetFlag(FLAGS_grpc_root_cert);
+  absl::StatusOr<inferd::AccessPolicy> access =
+      inferd::AccessPolicy::Parse(restricted_protocols);
+  if (!access.ok()) return access.status();
+  options.access = std::move(*access);
+  options.max_message_bytes = absl::GetFlag(FLAGS_grpc_max_message_bytes);
+  options.keepalive_time_ms = absl::GetFlag(FLAGS_grpc_keepalive_time);
+  options.keepalive_timeout_ms = absl::GetFlag(FLAGS_grpc_keepalive_timeout);
+  options.keepalive_permit_without_calls =
+      absl::GetFlag(FLAGS_grpc_keepalive_permit_without_calls);
+  options.http2_max_pings_without_data =
+      absl::GetFlag(FLAGS_grpc_http2_max_pings_without_data);
+  options.http2_min_recv_ping_interval_without_data_ms =
+      absl::GetFlag(FLAGS_grpc_http2_min_recv_ping_interval_without_data);
+  options.http2_max_ping_strikes =
+      absl::GetFlag(FLAGS_grpc_http2_max_ping_strikes);
+  options.max_concurrent_streams =
+      absl::GetFlag(FLAGS_grpc_max_concurrent_streams);
+  for (const auto& [flag, value, least] :
+       {std::tuple{"--grpc-max-message-bytes", options.max_message_bytes, 1},
+        std::tuple{"--grpc-keepalive-time", options.keepalive_time_ms, 1},
+        std::tuple{"--grpc-keepalive-timeout", options.keepalive_timeout_ms, 1},
+        std::tuple{"--grpc-http2-max-pings-without-data",
+                   options.http2_max_pings_without_data, 0},
+        std::tuple{"--grpc-http2-min-recv-ping-interval-without-data",
+                   options.http2_min_recv_ping_interval_without_data_ms, 0},
+        std::tuple{"--grpc-http2-max-ping-strikes",
+                   options.http2_max_ping_strikes, 0},
+        std::tuple{"--grpc-max-concurrent-streams",
+                   options.max_concurrent_streams, 1}}) {
+    if (value < least) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, "=", value, ": must be at least ", least));
+    }
+  }
+  return options;
+}
 
 // Creates the repository per the control-mode flags and loads what they ask.
 absl::StatusOr<std::unique_ptr<inferd::ModelRepository>> StartRepository(
@@ -112,8 +241,9 @@ absl::StatusOr<std::unique_ptr<inferd::ModelRepository>> StartRepository(
 }
 
 // Runs the server until a stop signal; returns the exit code.
-int Serve(const std::string& root, const sigset_t& stop_signals) {
-  const std::string host = absl::GetFlag(FLAGS_host);
+int Serve(const std::string& root, const inferd::ServerOptions& options,
+          const sigset_t& stop_signals) {
+  const std::string host = options.host;
   inferd::metrics::ServerMetrics all_metrics;
   // Null when metrics are off: then nothing on the request path records.
   inferd::metrics::ServerMetrics* metrics = nullptr;
@@ -155,16 +285,17 @@ int Serve(const std::string& root, const sigset_t& stop_signals) {
     return 2;
   }
 
-  inferd::ServerOptions options;
-  options.host = host;
-  options.grpc_port = absl::GetFlag(FLAGS_grpc_port);
   auto server =
       inferd::InferenceServer::Start(options, repository->get(), metrics);
   if (!server.ok()) {
     inferd::LogError(server.status().message());
     return 1;
   }
-  inferd::LogInfo("listening for gRPC on ", host, ":", (*server)->port());
+  inferd::LogInfo("listening for gRPC",
+                  options.use_ssl_mutual ? " (mutual TLS)"
+                  : options.use_ssl      ? " (TLS)"
+                                         : "",
+                  " on ", host, ":", (*server)->port());
 
   const int signal = inferd::WaitForStopSignal(stop_signals);
   inferd::LogInfo("signal ", signal, ": shutting down");
@@ -180,10 +311,27 @@ int Serve(const std::string& root, const sigset_t& stop_signals) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "inferd --model-repository=DIR [--grpc-port=8001] [--host=127.0.0.1]");
+  const std::vector<std::string> restricted_protocols =
+      TakeRepeatedFlag(&argc, argv, "grpc_restricted_protocol");
   inferd::ParseFlagsAllowingDashes(argc, argv);
   const std::string root = absl::GetFlag(FLAGS_model_repository);
   if (root.empty()) {
     std::fprintf(stderr, "inferd: --model-repository=DIR is required\n");
+    return 2;
+  }
+  // Checked before any model loads, so that a typo costs no loading time.
+  absl::StatusOr<inferd::ServerOptions> options =
+      GrpcOptions(restricted_protocols);
+  if (options.ok()) {
+    options->use_ssl = options->use_ssl || options->use_ssl_mutual;
+    if (absl::Status s = inferd::MakeServerCredentials(*options).status();
+        !s.ok()) {
+      options = s;
+    }
+  }
+  if (!options.ok()) {
+    std::fprintf(stderr, "inferd: %s\n",
+                 std::string(options.status().message()).c_str());
     return 2;
   }
   // Debian's Abseil checks every Mutex acquisition for lock-order cycles; on
@@ -200,5 +348,5 @@ int main(int argc, char** argv) {
   }
   inferd::ConfigureTorchThreads(absl::GetFlag(FLAGS_intra_op_threads),
                                 absl::GetFlag(FLAGS_inter_op_threads));
-  return Serve(root, stop_signals);
+  return Serve(root, *options, stop_signals);
 }

@@ -49,6 +49,7 @@ grpc::ServerUnaryReactor* InferenceService::RepositoryIndex(
     grpc::CallbackServerContext* context,
     const inference::RepositoryIndexRequest* request,
     inference::RepositoryIndexResponse* response) {
+  if (auto* refused = Refused(context, "RepositoryIndex")) return refused;
   for (const ModelStatus& model : repository_->List()) {
     if (model.versions.empty() && !request->ready()) {
       auto* index = response->add_models();
@@ -72,6 +73,7 @@ grpc::ServerUnaryReactor* InferenceService::RepositoryModelLoad(
     grpc::CallbackServerContext* context,
     const inference::RepositoryModelLoadRequest* request,
     inference::RepositoryModelLoadResponse*) {
+  if (auto* refused = Refused(context, "RepositoryModelLoad")) return refused;
   absl::Status allowed =
       RequireExplicitMode(*repository_, "RepositoryModelLoad");
   if (!allowed.ok()) return Done(context, allowed);
@@ -87,6 +89,7 @@ grpc::ServerUnaryReactor* InferenceService::RepositoryModelUnload(
     grpc::CallbackServerContext* context,
     const inference::RepositoryModelUnloadRequest* request,
     inference::RepositoryModelUnloadResponse*) {
+  if (auto* refused = Refused(context, "RepositoryModelUnload")) return refused;
   absl::Status allowed =
       RequireExplicitMode(*repository_, "RepositoryModelUnload");
   if (!allowed.ok()) return Done(context, allowed);
@@ -97,6 +100,7 @@ grpc::ServerUnaryReactor* InferenceService::ModelStatistics(
     grpc::CallbackServerContext* context,
     const inference::ModelStatisticsRequest* request,
     inference::ModelStatisticsResponse* response) {
+  if (auto* refused = Refused(context, "ModelStatistics")) return refused;
   if (!request->name().empty() && !repository_->Contains(request->name())) {
     return Done(context, absl::NotFoundError(absl::StrCat(
                              "unknown model \"", request->name(), "\"")));

@@ -1,37 +1,262 @@
 #include "service/server.h"
 
+#include <grpcpp/ext/health_check_service_server_builder_option.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <sstream>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
+#include "service/status_util.h"
 
 namespace inferd {
+namespace {
+
+// Reads the PEM file that `flag` names; the error names both.
+absl::StatusOr<std::string> ReadPem(const char* flag, const std::string& path) {
+  if (path.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, " is required"));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        flag, "=", path, ": cannot read (", std::strerror(errno), ")"));
+  }
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  std::string pem = contents.str();
+  // gRPC's own message for a non-PEM file comes much later, at bind time,
+  // and names neither the flag nor the file.
+  if (pem.find("-----BEGIN ") == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, "=", path, ": not a PEM file (no -----BEGIN line)"));
+  }
+  return pem;
+}
+
+// grpc.health.v1.Health's messages, encoded by hand: the service needs two
+// fields, and generating health.proto into the server for them would clash
+// with the tests' generated copy.
+constexpr int kServing = 1;
+constexpr int kNotServing = 2;
+
+// HealthCheckRequest.service (field 1); nullopt when `bytes` is not one.
+std::optional<std::string> ParseHealthRequest(const grpc::ByteBuffer& bytes) {
+  std::vector<grpc::Slice> slices;
+  if (!bytes.Dump(&slices).ok()) return std::nullopt;
+  std::string data;
+  for (const grpc::Slice& slice : slices) {
+    data.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t*>(data.data()),
+      static_cast<int>(data.size()));
+  std::string service;
+  while (uint32_t tag = in.ReadTag()) {
+    if (tag == 10) {  // field 1, length-delimited
+      uint32_t length = 0;
+      if (!in.ReadVarint32(&length) || length > (1u << 16) ||
+          !in.ReadString(&service, static_cast<int>(length))) {
+        return std::nullopt;
+      }
+    } else if (!google::protobuf::internal::WireFormatLite::SkipField(&in,
+                                                                      tag)) {
+      return std::nullopt;
+    }
+  }
+  if (!in.ConsumedEntireMessage()) return std::nullopt;
+  return service;
+}
+
+// grpc.health.v1.Health with the health protocol's access check. gRPC's
+// default health service cannot refuse a call, so when health is restricted
+// it is replaced by this generic service (which also receives calls to
+// unknown methods and answers them UNIMPLEMENTED, as gRPC does). Check
+// answers as the default service would; Watch, which would need a stream
+// per client kept up to date, answers UNIMPLEMENTED (docs/security.md).
+class RestrictedHealthService final : public grpc::CallbackGenericService {
+ public:
+  RestrictedHealthService(const AccessPolicy* access,
+                          const InferenceServer* server)
+      : access_(access), server_(server) {}
+
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* context) override {
+    const std::string& method = context->method();
+    if (method != "/grpc.health.v1.Health/Check" &&
+        method != "/grpc.health.v1.Health/Watch") {
+      return new Finished(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, ""));
+    }
+    absl::Status allowed = CheckCallAccess(access_, *context, method);
+    if (!allowed.ok()) return new Finished(ToGrpcStatus(allowed));
+    if (method == "/grpc.health.v1.Health/Watch") {
+      return new Finished(grpc::Status(
+          grpc::StatusCode::UNIMPLEMENTED,
+          "grpc.health.v1.Health/Watch is not served while the health "
+          "protocol is restricted; use Check"));
+    }
+    return new CheckReactor(server_);
+  }
+
+ private:
+  class Finished final : public grpc::ServerGenericBidiReactor {
+   public:
+    explicit Finished(const grpc::Status& status) { Finish(status); }
+    void OnDone() override { delete this; }
+  };
+
+  class CheckReactor final : public grpc::ServerGenericBidiReactor {
+   public:
+    explicit CheckReactor(const InferenceServer* server) : server_(server) {
+      StartRead(&request_);
+    }
+    void OnReadDone(bool ok) override {
+      if (!ok) {
+        Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            "no HealthCheckRequest"));
+        return;
+      }
+      std::optional<std::string> service = ParseHealthRequest(request_);
+      if (!service.has_value()) {
+        Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            "malformed HealthCheckRequest"));
+        return;
+      }
+      // The services the default health service knows (UpdateHealth()).
+      if (!service->empty() && *service != "inference.GRPCInferenceService") {
+        Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "service unknown"));
+        return;
+      }
+      // HealthCheckResponse { status = 1 (enum, varint) }.
+      const char encoded[2] = {
+          8, static_cast<char>(server_->Serving() ? kServing : kNotServing)};
+      grpc::Slice slice(encoded, sizeof(encoded));
+      response_ = grpc::ByteBuffer(&slice, 1);
+      StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+    }
+    void OnDone() override { delete this; }
+
+   private:
+    const InferenceServer* const server_;
+    grpc::ByteBuffer request_;
+    grpc::ByteBuffer response_;
+  };
+
+  const AccessPolicy* const access_;
+  const InferenceServer* const server_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
+    const ServerOptions& options) {
+  const bool use_ssl = options.use_ssl || options.use_ssl_mutual;
+  if (!use_ssl) {
+    // A certificate with TLS off is a mistake worth stopping for: the
+    // operator believes the port is encrypted.
+    for (const auto& [flag, value] :
+         {std::pair{"--grpc-server-cert", &options.server_cert},
+          std::pair{"--grpc-server-key", &options.server_key},
+          std::pair{"--grpc-root-cert", &options.root_cert}}) {
+      if (!value->empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(flag,
+                         " is set but --grpc-use-ssl is false; add "
+                         "--grpc-use-ssl=true to serve TLS"));
+      }
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  grpc::SslServerCredentialsOptions ssl(
+      options.use_ssl_mutual
+          ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+          : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  if (options.server_cert.empty() || options.server_key.empty()) {
+    return absl::InvalidArgumentError(
+        "--grpc-use-ssl needs --grpc-server-cert and --grpc-server-key");
+  }
+  absl::StatusOr<std::string> cert =
+      ReadPem("--grpc-server-cert", options.server_cert);
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key =
+      ReadPem("--grpc-server-key", options.server_key);
+  if (!key.ok()) return key.status();
+  ssl.pem_key_cert_pairs.push_back({std::move(*key), std::move(*cert)});
+  if (options.use_ssl_mutual && options.root_cert.empty()) {
+    return absl::InvalidArgumentError(
+        "--grpc-use-ssl-mutual needs --grpc-root-cert (the CA that signs "
+        "client certificates)");
+  }
+  if (!options.root_cert.empty()) {
+    absl::StatusOr<std::string> root =
+        ReadPem("--grpc-root-cert", options.root_cert);
+    if (!root.ok()) return root.status();
+    ssl.pem_root_certs = std::move(*root);
+  }
+  return grpc::SslServerCredentials(ssl);
+}
 
 absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
     const ServerOptions& options, ModelRepository* repository,
     metrics::ServerMetrics* metrics) {
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(options);
+  if (!credentials.ok()) return credentials.status();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   std::unique_ptr<InferenceServer> server(
-      new InferenceServer(repository, metrics));
+      new InferenceServer(repository, metrics, options.access));
   const std::string address =
       absl::StrCat(options.host.find(':') != std::string::npos
                        ? absl::StrCat("[", options.host, "]")
                        : options.host,
                    ":", options.grpc_port);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(),
-                           &server->port_);
+  builder.AddListeningPort(address, *credentials, &server->port_);
   builder.RegisterService(&server->service_);
+  if (server->access_.restriction(ProtocolGroup::kHealth) != nullptr) {
+    // A null health service turns gRPC's default one off for this server.
+    builder.SetOption(
+        std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(nullptr));
+    server->restricted_health_ = std::make_unique<RestrictedHealthService>(
+        &server->access_, server.get());
+    builder.RegisterCallbackGenericService(server->restricted_health_.get());
+  }
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                             options.keepalive_time_ms);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                             options.keepalive_timeout_ms);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
+                             options.keepalive_permit_without_calls ? 1 : 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA,
+                             options.http2_max_pings_without_data);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+      options.http2_min_recv_ping_interval_without_data_ms);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES,
+                             options.http2_max_ping_strikes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             options.max_concurrent_streams);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", address, " (address in use or not available?)"));
+        "cannot listen on ", address, " (address in use or not available?",
+        options.use_ssl || options.use_ssl_mutual
+            ? " Or gRPC refused the TLS certificate or key: see its log above)"
+            : ")"));
   }
   // Health follows readiness whenever what serves changes (polls, RPCs).
   InferenceServer* self = server.get();
@@ -42,9 +267,14 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
 
 InferenceServer::~InferenceServer() { Shutdown(); }
 
+bool InferenceServer::Serving() const {
+  return !shut_down_ && repository_->AllReady();
+}
+
 void InferenceServer::UpdateHealth() {
   if (server_ == nullptr) return;
-  const bool ready = !shut_down_ && repository_->AllReady();
+  const bool ready = Serving();
+  // Null when RestrictedHealthService answers, reading Serving() itself.
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   if (health == nullptr) return;
   health->SetServingStatus(ready);

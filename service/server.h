@@ -6,9 +6,11 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "model_store/model_repository.h"
+#include "service/access_control.h"
 #include "service/inference_service.h"
 
 namespace inferd {
@@ -20,7 +22,40 @@ struct ServerOptions {
   int grpc_port = 8001;
   // Largest request or response message in bytes. Default 64 MiB.
   int max_message_bytes = 64 << 20;
+
+  // TLS, as Triton's --grpc-use-ssl, --grpc-use-ssl-mutual,
+  // --grpc-server-cert, --grpc-server-key and --grpc-root-cert. The paths
+  // name PEM files, read once at start-up (a new certificate needs a
+  // restart). use_ssl_mutual implies use_ssl, as in Triton, and makes
+  // clients present a certificate signed by root_cert.
+  bool use_ssl = false;
+  bool use_ssl_mutual = false;
+  std::string server_cert;
+  std::string server_key;
+  std::string root_cert;
+
+  // Headers the protocol groups need (--grpc-restricted-protocol).
+  AccessPolicy access;
+
+  // HTTP/2 connection management, Triton's names and gRPC's defaults (see
+  // docs/security.md). Every value is passed to gRPC as a channel argument.
+  int keepalive_time_ms = 7200000;
+  int keepalive_timeout_ms = 20000;
+  bool keepalive_permit_without_calls = false;
+  int http2_max_pings_without_data = 2;
+  int http2_min_recv_ping_interval_without_data_ms = 300000;
+  int http2_max_ping_strikes = 2;
+  // Concurrent calls per client connection. gRPC's own default is
+  // unlimited; 1024 keeps one connection from holding unbounded server
+  // memory while leaving far more than a client's useful concurrency.
+  int max_concurrent_streams = 1024;
 };
+
+// The credentials `options` ask for: insecure, TLS or mutual TLS. Reads the
+// PEM files. InvalidArgument naming the flag and file when a file is missing,
+// unreadable or not PEM, or when the TLS flags contradict each other.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
+    const ServerOptions& options);
 
 // The running gRPC server: GRPCInferenceService, grpc.health.v1.Health (its
 // status follows the repository's readiness) and server reflection.
@@ -28,7 +63,8 @@ struct ServerOptions {
 class InferenceServer {
  public:
   // Binds and starts serving `repository` (which must outlive the server).
-  // Unavailable when the address cannot be bound.
+  // Unavailable when the address cannot be bound; InvalidArgument for bad TLS
+  // options (see MakeServerCredentials()).
   // `metrics` (null: none) must outlive the server too.
   static absl::StatusOr<std::unique_ptr<InferenceServer>> Start(
       const ServerOptions& options, ModelRepository* repository,
@@ -46,12 +82,23 @@ class InferenceServer {
   // flight (up to `grace`), then cancels the rest. Idempotent.
   void Shutdown(absl::Duration grace = absl::Seconds(5));
 
+  // Whether health checks answer SERVING: every model ready, not shutting
+  // down.
+  bool Serving() const;
+
  private:
-  InferenceServer(ModelRepository* repository, metrics::ServerMetrics* metrics)
-      : repository_(repository), service_(repository, metrics) {}
+  InferenceServer(ModelRepository* repository, metrics::ServerMetrics* metrics,
+                  AccessPolicy access)
+      : repository_(repository),
+        access_(std::move(access)),
+        service_(repository, metrics, &access_) {}
 
   ModelRepository* const repository_;
+  const AccessPolicy access_;  // before service_, which points to it
   InferenceService service_;
+  // grpc.health.v1.Health with access checks, in place of gRPC's default
+  // service, when the health protocol is restricted.
+  std::unique_ptr<grpc::CallbackGenericService> restricted_health_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   // Written by the owner's thread, read by the load thread's UpdateHealth().

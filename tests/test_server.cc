@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "model_store/backends/torch_loader.h"
 
@@ -20,6 +21,23 @@ std::unique_ptr<TestServer> TestServer::Start(const std::string& root,
                                               ModelLoader* loader,
                                               ControlMode mode,
                                               absl::Duration poll_interval) {
+  return DoStart(root, loader, mode, poll_interval, ServerOptions(), nullptr,
+                 grpc::ChannelArguments());
+}
+
+std::unique_ptr<TestServer> TestServer::StartWithOptions(
+    const std::string& root, ServerOptions options,
+    std::shared_ptr<grpc::ChannelCredentials> credentials,
+    const grpc::ChannelArguments& channel_args) {
+  return DoStart(root, nullptr, ControlMode::kNone, absl::Seconds(15),
+                 std::move(options), std::move(credentials), channel_args);
+}
+
+std::unique_ptr<TestServer> TestServer::DoStart(
+    const std::string& root, ModelLoader* loader, ControlMode mode,
+    absl::Duration poll_interval, ServerOptions server_options,
+    std::shared_ptr<grpc::ChannelCredentials> credentials,
+    const grpc::ChannelArguments& channel_args) {
   auto server = std::unique_ptr<TestServer>(new TestServer());
   if (loader == nullptr) {
     server->owned_loader_ = std::make_unique<TorchModelLoader>();
@@ -41,16 +59,16 @@ std::unique_ptr<TestServer> TestServer::Start(const std::string& root,
   } else {
     server->repository_->LoadAll();
   }
-  ServerOptions server_options;
   server_options.grpc_port = 0;
   auto started = InferenceServer::Start(
       server_options, server->repository_.get(), server->metrics_.get());
   EXPECT_TRUE(started.ok()) << started.status();
   if (!started.ok()) return nullptr;
   server->server_ = std::move(*started);
-  server->channel_ = grpc::CreateChannel(
-      "127.0.0.1:" + std::to_string(server->server_->port()),
-      grpc::InsecureChannelCredentials());
+  if (credentials == nullptr) credentials = grpc::InsecureChannelCredentials();
+  server->channel_ = grpc::CreateCustomChannel(
+      "127.0.0.1:" + std::to_string(server->server_->port()), credentials,
+      channel_args);
   server->stub_ = inference::GRPCInferenceService::NewStub(server->channel_);
   return server;
 }

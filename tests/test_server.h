@@ -29,6 +29,13 @@ class TestServer {
                                            ModelLoader* loader,
                                            ControlMode mode,
                                            absl::Duration poll_interval);
+  // Same (control mode none), serving with `options` (its grpc_port is
+  // replaced by 0), the stub's channel made with `credentials` (insecure
+  // when null) and `channel_args`.
+  static std::unique_ptr<TestServer> StartWithOptions(
+      const std::string& root, ServerOptions options,
+      std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr,
+      const grpc::ChannelArguments& channel_args = {});
   ~TestServer();
 
   inference::GRPCInferenceService::Stub& stub() { return *stub_; }
@@ -41,6 +48,12 @@ class TestServer {
   int port() const { return server_->port(); }
 
  private:
+  static std::unique_ptr<TestServer> DoStart(
+      const std::string& root, ModelLoader* loader, ControlMode mode,
+      absl::Duration poll_interval, ServerOptions options,
+      std::shared_ptr<grpc::ChannelCredentials> credentials,
+      const grpc::ChannelArguments& channel_args);
+
   std::unique_ptr<ModelLoader> owned_loader_;
   RecordingObserver observer_;  // outlives the repository
   std::unique_ptr<metrics::ServerMetrics> metrics_;

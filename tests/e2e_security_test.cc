@@ -1,0 +1,463 @@
+// TLS, mutual TLS, --grpc-restricted-protocol and the message size limit end
+// to end: a real server on a free port, real gRPC clients. Certificates are
+// made at test time with the openssl CLI; without it the TLS cases skip.
+
+#include <gmock/gmock.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "model_store/test_util.h"
+#include "tests/proto/health.grpc.pb.h"
+#include "tests/test_server.h"
+
+namespace inferd::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// A fresh directory under the test's temp dir, removed at destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern =
+        (fs::path(::testing::TempDir()) / "inferd_security_XXXXXX").string();
+    EXPECT_NE(mkdtemp(pattern.data()), nullptr) << pattern;
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+bool HaveOpenssl() {
+  return std::system("openssl version >/dev/null 2>&1") == 0;
+}
+
+// Writes ca.{crt,key}, server.{crt,key} (SAN 127.0.0.1 and localhost),
+// client.{crt,key} signed by the CA, and rogue_client.{crt,key} signed by
+// another CA, into `dir`.
+bool MakeCertificates(const fs::path& dir) {
+  const std::string script = R"(set -e
+key="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+openssl req -x509 $key -days 1 -subj /CN=inferd-test-ca \
+  -keyout ca.key -out ca.crt
+openssl req -x509 $key -days 1 -subj /CN=inferd-rogue-ca \
+  -keyout rogue_ca.key -out rogue_ca.crt
+openssl req $key -subj /CN=localhost -keyout server.key -out server.csr
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' \
+  > server.ext
+openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+  -days 1 -extfile server.ext -out server.crt
+printf 'extendedKeyUsage=clientAuth\n' > client.ext
+for who in client rogue_client; do
+  openssl req $key -subj /CN=$who -keyout $who.key -out $who.csr
+done
+openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+  -days 1 -extfile client.ext -out client.crt
+openssl x509 -req -in rogue_client.csr -CA rogue_ca.crt -CAkey rogue_ca.key \
+  -CAcreateserial -days 1 -extfile client.ext -out rogue_client.crt
+)";
+  std::ofstream(dir / "make_certs.sh") << script;
+  const std::string command = absl::StrCat(
+      "cd '", dir.string(), "' && sh make_certs.sh >openssl.log 2>&1");
+  return std::system(command.c_str()) == 0;
+}
+
+// A repository holding only the iris model, which loads fast.
+bool MakeIrisRepository(const fs::path& root) {
+  if (TestModels("good").empty()) return false;
+  std::error_code error;
+  fs::create_directories(root, error);
+  fs::copy(fs::path(TestModels("good")) / "iris", root / "iris",
+           fs::copy_options::recursive, error);
+  return !error;
+}
+
+inference::ModelInferRequest IrisRequest() {
+  inference::ModelInferRequest request;
+  request.set_model_name("iris");
+  AddRawInput(&request, "features", "FP32", {1, 4},
+              RawBytes(std::vector<float>{5.1f, 3.5f, 1.4f, 0.2f}));
+  return request;
+}
+
+// ServerLive over `channel`, with a deadline so a failed handshake cannot
+// hang the test.
+grpc::Status Live(const std::shared_ptr<grpc::Channel>& channel) {
+  auto stub = inference::GRPCInferenceService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  inference::ServerLiveResponse response;
+  return stub->ServerLive(&context, {}, &response);
+}
+
+std::string Target(const TestServer& server) {
+  return absl::StrCat("127.0.0.1:", server.port());
+}
+
+class TlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!HaveOpenssl()) GTEST_SKIP() << "openssl CLI not found";
+    ASSERT_TRUE(MakeCertificates(dir_.path()))
+        << ReadFileOrDie((dir_.path() / "openssl.log").string());
+    // No models: TLS is about the transport, and ServerLive needs none.
+    fs::create_directories(dir_.path() / "models");
+  }
+
+  std::string Path(const std::string& file) const {
+    return (dir_.path() / file).string();
+  }
+  std::string Pem(const std::string& file) const {
+    return ReadFileOrDie(Path(file));
+  }
+
+  ServerOptions TlsOptions(bool mutual) const {
+    ServerOptions options;
+    options.use_ssl = true;
+    options.use_ssl_mutual = mutual;
+    options.server_cert = Path("server.crt");
+    options.server_key = Path("server.key");
+    if (mutual) options.root_cert = Path("ca.crt");
+    return options;
+  }
+
+  // A TLS client trusting the test CA, presenting `client` (empty: no
+  // certificate).
+  std::shared_ptr<grpc::Channel> TlsChannel(const TestServer& server,
+                                            const std::string& client) const {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = Pem("ca.crt");
+    if (!client.empty()) {
+      ssl.pem_cert_chain = Pem(client + ".crt");
+      ssl.pem_private_key = Pem(client + ".key");
+    }
+    return grpc::CreateChannel(Target(server), grpc::SslCredentials(ssl));
+  }
+
+  TempDir dir_;
+};
+
+TEST_F(TlsTest, TlsClientIsServedAndPlaintextClientIsNot) {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = Pem("ca.crt");
+  std::unique_ptr<TestServer> server = TestServer::StartWithOptions(
+      Path("models"), TlsOptions(/*mutual=*/false), grpc::SslCredentials(ssl));
+  ASSERT_NE(server, nullptr);
+  grpc::ClientContext context;
+  inference::ServerLiveResponse live;
+  ASSERT_TRUE(server->stub().ServerLive(&context, {}, &live).ok());
+  EXPECT_TRUE(live.live());
+  EXPECT_TRUE(Live(TlsChannel(*server, "")).ok());
+
+  grpc::Status plaintext = Live(
+      grpc::CreateChannel(Target(*server), grpc::InsecureChannelCredentials()));
+  EXPECT_EQ(plaintext.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << plaintext.error_message();
+
+  // A client that does not trust the server's CA refuses the server.
+  grpc::SslCredentialsOptions other;
+  other.pem_root_certs = Pem("rogue_ca.crt");
+  grpc::Status untrusted =
+      Live(grpc::CreateChannel(Target(*server), grpc::SslCredentials(other)));
+  EXPECT_EQ(untrusted.error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(TlsTest, MutualTlsNeedsAClientCertificateSignedByTheRoot) {
+  std::unique_ptr<TestServer> server =
+      TestServer::StartWithOptions(Path("models"), TlsOptions(/*mutual=*/true),
+                                   grpc::InsecureChannelCredentials());
+  ASSERT_NE(server, nullptr);
+  EXPECT_TRUE(Live(TlsChannel(*server, "client")).ok());
+
+  grpc::Status no_certificate = Live(TlsChannel(*server, ""));
+  EXPECT_EQ(no_certificate.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << no_certificate.error_message();
+  grpc::Status rogue = Live(TlsChannel(*server, "rogue_client"));
+  EXPECT_EQ(rogue.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << rogue.error_message();
+  grpc::Status plaintext = Live(
+      grpc::CreateChannel(Target(*server), grpc::InsecureChannelCredentials()));
+  EXPECT_EQ(plaintext.error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+// The start-up errors name the flag and the file.
+TEST_F(TlsTest, BadTlsOptionsAreRefusedNamingTheFlag) {
+  auto refused = [](const ServerOptions& options) {
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+        MakeServerCredentials(options);
+    EXPECT_FALSE(credentials.ok());
+    EXPECT_EQ(credentials.status().code(), absl::StatusCode::kInvalidArgument);
+    return std::string(credentials.status().message());
+  };
+  EXPECT_TRUE(MakeServerCredentials(TlsOptions(false)).ok());
+  EXPECT_TRUE(MakeServerCredentials(TlsOptions(true)).ok());
+  EXPECT_TRUE(MakeServerCredentials(ServerOptions()).ok());
+
+  ServerOptions options = TlsOptions(false);
+  options.server_key.clear();
+  EXPECT_THAT(refused(options), HasSubstr("--grpc-server-key"));
+
+  options = TlsOptions(false);
+  options.server_cert = Path("missing.crt");
+  EXPECT_THAT(
+      refused(options),
+      HasSubstr("--grpc-server-cert=" + Path("missing.crt") + ": cannot read"));
+
+  options = TlsOptions(false);
+  options.server_key = Path("openssl.log");  // not PEM
+  EXPECT_THAT(
+      refused(options),
+      HasSubstr("--grpc-server-key=" + Path("openssl.log") + ": not a PEM"));
+
+  options = TlsOptions(true);
+  options.root_cert.clear();
+  EXPECT_THAT(refused(options),
+              HasSubstr("--grpc-use-ssl-mutual needs --grpc-root-cert"));
+
+  options = TlsOptions(true);
+  options.root_cert = Path("nowhere/ca.crt");
+  EXPECT_THAT(refused(options), HasSubstr("--grpc-root-cert="));
+
+  options = ServerOptions();
+  options.server_cert = Path("server.crt");
+  EXPECT_THAT(refused(options),
+              HasSubstr("--grpc-server-cert is set but --grpc-use-ssl is "
+                        "false"));
+}
+
+class AccessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (TestModels("good").empty()) {
+      GTEST_FAIL() << "INFERD_TEST_MODELS is not set; run through ctest";
+    }
+    ASSERT_TRUE(MakeIrisRepository(dir_.path() / "models"));
+  }
+
+  std::unique_ptr<TestServer> StartRestricted(
+      const std::vector<std::string>& specs) {
+    absl::StatusOr<AccessPolicy> access = AccessPolicy::Parse(specs);
+    EXPECT_TRUE(access.ok()) << access.status();
+    ServerOptions options;
+    options.access = *access;
+    return TestServer::StartWithOptions((dir_.path() / "models").string(),
+                                        options);
+  }
+
+  TempDir dir_;
+};
+
+grpc::Status Infer(TestServer& server, const std::string& key,
+                   const std::string& value) {
+  grpc::ClientContext context;
+  if (!key.empty()) context.AddMetadata(key, value);
+  inference::ModelInferResponse response;
+  return server.stub().ModelInfer(&context, IrisRequest(), &response);
+}
+
+TEST_F(AccessTest, RestrictedInferenceNeedsTheHeader) {
+  std::unique_ptr<TestServer> server =
+      StartRestricted({"inference,model-config:infer-key=S3CRET"});
+  ASSERT_NE(server, nullptr);
+
+  grpc::Status missing = Infer(*server, "", "");
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(missing.error_message(),
+            "This protocol is restricted, expecting header 'infer-key'");
+  grpc::Status wrong = Infer(*server, "infer-key", "S3CRE");
+  EXPECT_EQ(wrong.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(wrong.error_message(), Not(HasSubstr("S3CRE")));
+  EXPECT_EQ(Infer(*server, "other-key", "S3CRET").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  grpc::Status right = Infer(*server, "infer-key", "S3CRET");
+  EXPECT_TRUE(right.ok()) << right.error_message();
+
+  // The other restricted group, and the stream of the inference group.
+  {
+    grpc::ClientContext context;
+    inference::ModelConfigRequest request;
+    request.set_name("iris");
+    inference::ModelConfigResponse response;
+    EXPECT_EQ(
+        server->stub().ModelConfig(&context, request, &response).error_code(),
+        grpc::StatusCode::PERMISSION_DENIED);
+  }
+  {
+    grpc::ClientContext context;
+    auto stream = server->stub().ModelStreamInfer(&context);
+    stream->WritesDone();
+    EXPECT_EQ(stream->Finish().error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+
+  // Unrestricted groups need nothing.
+  grpc::ClientContext live_context;
+  inference::ServerLiveResponse live;
+  EXPECT_TRUE(server->stub().ServerLive(&live_context, {}, &live).ok());
+  grpc::ClientContext metadata_context;
+  inference::ServerMetadataResponse metadata;
+  EXPECT_TRUE(
+      server->stub().ServerMetadata(&metadata_context, {}, &metadata).ok());
+  auto health = grpc::health::v1::Health::NewStub(server->channel());
+  grpc::ClientContext health_context;
+  grpc::health::v1::HealthCheckResponse health_response;
+  EXPECT_TRUE(health->Check(&health_context, {}, &health_response).ok());
+  EXPECT_EQ(health_response.status(),
+            grpc::health::v1::HealthCheckResponse::SERVING);
+}
+
+TEST_F(AccessTest, RestrictedHealthCoversTheStandardHealthService) {
+  std::unique_ptr<TestServer> server = StartRestricted({"health:probe=ok"});
+  ASSERT_NE(server, nullptr);
+  auto health = grpc::health::v1::Health::NewStub(server->channel());
+  auto check = [&](const std::string& value, const std::string& service,
+                   grpc::health::v1::HealthCheckResponse* response) {
+    grpc::ClientContext context;
+    if (!value.empty()) context.AddMetadata("probe", value);
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    return health->Check(&context, request, response);
+  };
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::Status refused = check("", "", &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(refused.error_message(),
+            "This protocol is restricted, expecting header 'probe'");
+  EXPECT_EQ(check("no", "", &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  for (const std::string service : {"", "inference.GRPCInferenceService"}) {
+    grpc::Status allowed = check("ok", service, &response);
+    ASSERT_TRUE(allowed.ok()) << service << ": " << allowed.error_message();
+    EXPECT_EQ(response.status(),
+              grpc::health::v1::HealthCheckResponse::SERVING);
+  }
+  EXPECT_EQ(check("ok", "no.such.Service", &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // tests/proto/health.proto has no Watch: called as a generic unary call,
+  // which the server sees as a Watch with one request.
+  for (const std::string value : {"", "ok"}) {
+    grpc::GenericStub generic(server->channel());
+    grpc::ClientContext context;
+    if (!value.empty()) context.AddMetadata("probe", value);
+    grpc::Slice empty_request("");  // a HealthCheckRequest for ""
+    grpc::ByteBuffer request(&empty_request, 1), reply;
+    std::promise<grpc::Status> done;
+    generic.UnaryCall(&context, "/grpc.health.v1.Health/Watch",
+                      grpc::StubOptions(), &request, &reply,
+                      [&done](grpc::Status status) { done.set_value(status); });
+    EXPECT_EQ(done.get_future().get().error_code(),
+              value.empty() ? grpc::StatusCode::PERMISSION_DENIED
+                            : grpc::StatusCode::UNIMPLEMENTED);
+  }
+
+  // ServerLive is in the health group too; inference is open.
+  grpc::ClientContext live_context;
+  inference::ServerLiveResponse live;
+  EXPECT_EQ(server->stub().ServerLive(&live_context, {}, &live).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  grpc::Status infer = Infer(*server, "", "");
+  EXPECT_TRUE(infer.ok()) << infer.error_message();
+}
+
+TEST(MessageLimitTest, MessageOverTheLimitIsResourceExhausted) {
+  if (TestModels("good").empty()) {
+    GTEST_FAIL() << "INFERD_TEST_MODELS is not set; run through ctest";
+  }
+  TempDir dir;
+  ASSERT_TRUE(MakeIrisRepository(dir.path() / "models"));
+  ServerOptions options;
+  options.max_message_bytes = 4096;
+  std::unique_ptr<TestServer> server =
+      TestServer::StartWithOptions((dir.path() / "models").string(), options);
+  ASSERT_NE(server, nullptr);
+  EXPECT_TRUE(Infer(*server, "", "").ok());  // a small request passes
+
+  inference::ModelInferRequest big;
+  big.set_model_name("iris");
+  AddRawInput(&big, "features", "FP32", {512, 4},
+              RawBytes(std::vector<float>(512 * 4, 1.0f)));  // 8 KiB
+  grpc::ClientContext context;
+  inference::ModelInferResponse response;
+  grpc::Status status = server->stub().ModelInfer(&context, big, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << status.error_message();
+}
+
+// main()'s flag handling: the inferd binary beside this test refuses bad
+// security flags before loading anything.
+class FlagsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    inferd_ = fs::read_symlink("/proc/self/exe").parent_path() / "inferd";
+    if (!fs::exists(inferd_)) GTEST_SKIP() << inferd_ << " is not built";
+    fs::create_directories(dir_.path() / "models");
+  }
+
+  // Runs inferd with `flags`; returns its exit code and stderr. A server
+  // that accepted the flags would serve forever: timeout stops it (124).
+  std::pair<int, std::string> Run(const std::string& flags) {
+    const fs::path err = dir_.path() / "stderr.txt";
+    const std::string command = absl::StrCat(
+        "timeout -k 5 30 '", inferd_.string(), "' --model-repository='",
+        (dir_.path() / "models").string(), "' --grpc-port=0 --metrics-port=0 ",
+        flags, " >/dev/null 2>'", err.string(), "'");
+    const int status = std::system(command.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+            ReadFileOrDie(err.string())};
+  }
+
+  fs::path inferd_;
+  TempDir dir_;
+};
+
+TEST_F(FlagsTest, RestrictedProtocolIsRepeatable) {
+  // Both occurrences are read: the second restricts inference again.
+  auto [code, err] =
+      Run("--grpc-restricted-protocol=inference:k=SECRET1 "
+          "--grpc_restricted_protocol health,inference:j=SECRET2");
+  EXPECT_EQ(code, 2);
+  EXPECT_THAT(err, HasSubstr("protocol \"inference\" is restricted more "
+                             "than once"));
+  EXPECT_THAT(err, Not(HasSubstr("SECRET")));
+  std::tie(code, err) = Run("--grpc-restricted-protocol=inferenc:k=v");
+  EXPECT_EQ(code, 2);
+  EXPECT_THAT(err, HasSubstr("unknown protocol \"inferenc\""));
+}
+
+TEST_F(FlagsTest, InconsistentTlsFlagsStopStartUp) {
+  auto [code, err] = Run("--grpc-use-ssl=true");
+  EXPECT_EQ(code, 2);
+  EXPECT_THAT(err, HasSubstr("--grpc-use-ssl needs --grpc-server-cert"));
+  std::tie(code, err) =
+      Run("--grpc-use-ssl-mutual=true --grpc-server-cert=/no/such.crt "
+          "--grpc-server-key=/no/such.key");
+  EXPECT_EQ(code, 2);
+  EXPECT_THAT(err, HasSubstr("--grpc-server-cert=/no/such.crt: cannot read"));
+  std::tie(code, err) = Run("--grpc-max-message-bytes=0");
+  EXPECT_EQ(code, 2);
+  EXPECT_THAT(err, HasSubstr("--grpc-max-message-bytes=0"));
+}
+
+}  // namespace
+}  // namespace inferd::testing
