@@ -19,6 +19,8 @@ packages=(
   python3-venv
   # Tests: a real Prometheus scrapes inferd; promtool checks rules/exposition.
   prometheus
+  # Tests: throwaway certificates for the TLS tests.
+  openssl
 )
 
 missing=()
