@@ -89,8 +89,8 @@ TEST(AdaptiveDelayTest, OverloadAsksForFullBatches) {
 TEST(AdaptiveDelayTest, FixedDelayStillWaitsTheWholeDelay) {
   BatchPolicyOptions fixed = Adaptive();
   fixed.adaptive_delay = false;
-  const BatchDecision d = DecideBatch(Queue(1, kStart), kStart, fixed, false,
-                                      Load(500, 250, 25));
+  const BatchDecision d =
+      DecideBatch(Queue(1, kStart), kStart, fixed, false, Load(500, 250, 25));
   EXPECT_EQ(d.count, 0u);
   EXPECT_EQ(d.wake_at, kStart + absl::Milliseconds(2));
 }
@@ -136,8 +136,9 @@ Outcome Simulate(const std::vector<absl::Time>& arrivals,
           // Idle since the later of its arrival and the last batch's end.
           const absl::Time idle_from =
               std::max(queue.front().enqueued, busy_until);
-          out.max_chosen_wait_us = std::max(
-              out.max_chosen_wait_us, absl::ToDoubleMicroseconds(now - idle_from));
+          out.max_chosen_wait_us =
+              std::max(out.max_chosen_wait_us,
+                       absl::ToDoubleMicroseconds(now - idle_from));
           if (arrived_lone.front()) {
             ++out.lone_requests;
             if (now > queue.front().enqueued) ++out.lone_requests_delayed;
