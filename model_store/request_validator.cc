@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model_store/data_type.h"
+#include "model_store/repository_paths.h"
 #include "model_store/shape.h"
 
 namespace inferd {
@@ -26,11 +27,12 @@ absl::Status CheckShape(const inference::ModelConfig& config,
                         const inference::ModelInput& input,
                         const InputTensor& tensor, size_t* byte_size) {
   const std::vector<int64_t> expected = ExpectedShape(config, input);
-  const std::string prefix = absl::StrCat("input \"", tensor.name, "\": ");
+  const std::string prefix =
+      absl::StrCat("input \"", ClientText(tensor.name), "\": ");
   if (tensor.shape.size() != expected.size()) {
     return absl::InvalidArgumentError(
         absl::StrCat(prefix, "expected shape ", ShapeString(expected), ", got ",
-                     ShapeString(tensor.shape)));
+                     ClientText(ShapeString(tensor.shape))));
   }
   const size_t element_size = ElementSize(input.data_type());
   if (element_size == 0) {
@@ -42,18 +44,19 @@ absl::Status CheckShape(const inference::ModelConfig& config,
     if (dim < 1) {
       return absl::InvalidArgumentError(
           absl::StrCat(prefix, "every dimension must be >= 1, got shape ",
-                       ShapeString(tensor.shape)));
+                       ClientText(ShapeString(tensor.shape))));
     }
     if (expected[d] != -1 && dim != expected[d]) {
       return absl::InvalidArgumentError(
           absl::StrCat(prefix, "expected shape ", ShapeString(expected),
-                       ", got ", ShapeString(tensor.shape)));
+                       ", got ", ClientText(ShapeString(tensor.shape))));
     }
   }
   const std::optional<int64_t> bytes = ByteCount(tensor.shape, element_size);
   if (!bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        prefix, "shape ", ShapeString(tensor.shape), " has too many elements"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix, "shape ", ClientText(ShapeString(tensor.shape)),
+                     " has too many elements"));
   }
   *byte_size = static_cast<size_t>(*bytes);
   return absl::OkStatus();
@@ -64,19 +67,19 @@ absl::Status CheckInput(const inference::ModelConfig& config,
                         const InputTensor& tensor) {
   const std::string expected_type = WireName(input.data_type());
   if (tensor.datatype != expected_type) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("input \"", tensor.name, "\": expected datatype ",
-                     expected_type, ", got ", tensor.datatype));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input \"", ClientText(tensor.name), "\": expected datatype ",
+        expected_type, ", got ", ClientText(tensor.datatype)));
   }
   size_t byte_size = 0;
   if (absl::Status s = CheckShape(config, input, tensor, &byte_size); !s.ok()) {
     return s;
   }
   if (tensor.data.size() != byte_size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("input \"", tensor.name, "\": shape ",
-                     ShapeString(tensor.shape), " of ", expected_type,
-                     " needs ", byte_size, " bytes, got ", tensor.data.size()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input \"", ClientText(tensor.name), "\": shape ",
+        ClientText(ShapeString(tensor.shape)), " of ", expected_type, " needs ",
+        byte_size, " bytes, got ", tensor.data.size()));
   }
   return absl::OkStatus();
 }
@@ -94,12 +97,12 @@ absl::Status ResolveInputs(const inference::ModelConfig& config,
       std::vector<std::string> names;
       for (const auto& input : config.input()) names.push_back(input.name());
       return absl::InvalidArgumentError(absl::StrCat(
-          "unexpected input \"", tensor.name, "\"; model ", config.name(),
-          " expects inputs [", absl::StrJoin(names, ", "), "]"));
+          "unexpected input \"", ClientText(tensor.name), "\"; model ",
+          config.name(), " expects inputs [", absl::StrJoin(names, ", "), "]"));
     }
     if (result->inputs[index] != nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("input \"", tensor.name, "\" is given more than once"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input \"", ClientText(tensor.name), "\" is given more than once"));
     }
     result->inputs[index] = &tensor;
   }
@@ -129,21 +132,22 @@ absl::Status ResolveOutputs(const inference::ModelConfig& config,
     }
     if (index < 0) {
       return absl::InvalidArgumentError(
-          absl::StrCat("unknown output \"", wanted.name,
+          absl::StrCat("unknown output \"", ClientText(wanted.name),
                        "\" requested from model ", config.name()));
     }
     if (wanted.classify && wanted.classification < 1) {
       return absl::InvalidArgumentError(
-          absl::StrCat("output \"", wanted.name,
+          absl::StrCat("output \"", ClientText(wanted.name),
                        "\": parameter classification must be >= 1, got ",
                        wanted.classification));
     }
     const inference::DataType type = config.output(index).data_type();
     if (wanted.classification > 0 &&
         (type == inference::TYPE_FP16 || type == inference::TYPE_BF16)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "output \"", wanted.name, "\": classification is not supported for ",
-          ConfigName(type), " outputs"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("output \"", ClientText(wanted.name),
+                       "\": classification is not supported for ",
+                       ConfigName(type), " outputs"));
     }
     result->outputs.push_back(OutputSelection{index, wanted.classification});
   }
@@ -169,10 +173,10 @@ absl::StatusOr<ValidatedRequest> ValidateRequest(
     if (i == 0) {
       result.rows = tensor.shape[0];
     } else if (tensor.shape[0] != result.rows) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("input \"", tensor.name, "\": batch dimension ",
-                       tensor.shape[0], " differs from input \"",
-                       result.inputs[0]->name, "\"'s ", result.rows));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input \"", ClientText(tensor.name), "\": batch dimension ",
+          tensor.shape[0], " differs from input \"", result.inputs[0]->name,
+          "\"'s ", result.rows));
     }
     key = absl::HashOf(key, absl::MakeConstSpan(tensor.shape).subspan(1));
   }

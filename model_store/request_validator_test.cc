@@ -232,6 +232,26 @@ TEST(ValidateRequestTest, RejectsWrongDatatype) {
                 "input \"x\": expected datatype FP32, got INT32");
 }
 
+TEST(ValidateRequestTest, EchoesClientStringsCut) {
+  // A 1 MB name, datatype or shape comes back cut to a few hundred bytes
+  // (it would exceed the client's limit on error metadata).
+  const std::string huge(1 << 20, 'z');
+  InferRequest unknown = ValidRequest();
+  unknown.inputs.push_back(Input(huge, "FP32", {2, 3}));
+  InferRequest datatype = ValidRequest();
+  datatype.inputs[0] = Input("x", huge, {2, 5, 3});
+  InferRequest rank = ValidRequest();
+  rank.inputs[0] = Input("x", "FP32", std::vector<int64_t>(200000, 2));
+  for (const InferRequest* request : {&unknown, &datatype, &rank}) {
+    const absl::StatusOr<ValidatedRequest> result =
+        ValidateRequest(TestConfig(), *request);
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_LT(result.status().message().size(), 500u);
+    EXPECT_THAT(std::string(result.status().message()), HasSubstr(" bytes)"));
+  }
+}
+
 TEST(ValidateRequestTest, RejectsWrongRank) {
   InferRequest request = ValidRequest();
   request.inputs[0] = Input("x", "FP32", {2, 3});
