@@ -36,6 +36,8 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOL = os.path.join(ROOT, "tools", "inferd_package.py")
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+import inferd_protos  # noqa: E402
 from package_models import MlpClassifier  # noqa: E402
 
 BUILD = None  # set from argv in __main__
@@ -87,17 +89,6 @@ def eager(checkpoint, x):
             y = torch.softmax(y, dim=1)
     return y.numpy()
 
-
-def generate_stubs(out_dir):
-    subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I", ROOT,
-                    f"--python_out={out_dir}", f"--grpc_python_out={out_dir}",
-                    "proto/inference.proto", "proto/model_config.proto"],
-                   cwd=ROOT, check=True)
-    # A regular package placed first, so tests/proto cannot shadow it.
-    open(os.path.join(out_dir, "proto", "__init__.py"), "w").close()
-    sys.path.insert(0, out_dir)
-    from proto import inference_pb2, inference_pb2_grpc
-    return inference_pb2, inference_pb2_grpc
 
 
 def snapshot(path):
@@ -165,8 +156,9 @@ class PackageTest(unittest.TestCase):
         import grpc
         cls.grpc = grpc
         cls.tmp = tempfile.mkdtemp(prefix="inferd_package_test.")
-        cls.pb, cls.pb_grpc = generate_stubs(
-            tempfile.mkdtemp(dir=cls.tmp, prefix="stubs."))
+        protos = inferd_protos.generate(
+            tempfile.mkdtemp(dir=cls.tmp, prefix="stubs."), grpc=True)
+        cls.pb, cls.pb_grpc = protos.inference_pb2, protos.inference_pb2_grpc
         ck = cls.checkpoints = {}
         model, _ = trained_model(1)
         ck["bare"] = os.path.join(cls.tmp, "bare.pt")

@@ -37,6 +37,7 @@ import argparse
 import ast
 import contextlib
 import copy
+import functools
 import importlib
 import os
 import re
@@ -46,11 +47,13 @@ import tempfile
 import warnings
 
 import torch
+from google.protobuf import text_format
 from torch import nn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 import inferd_export  # noqa: E402
+import inferd_protos  # noqa: E402
 
 PROG = "inferd_package"
 # TorchScript is what inferd serves as model.pt; torch's deprecation notice
@@ -533,85 +536,45 @@ def training_modules(module):
 
 # ------------------------------------------------------- the existing model
 
-def parse_pbtxt(text):
-    """A small protobuf text-format reader: message -> {field: [values]},
-    nested messages as dicts, scalars as strings (quotes removed)."""
-    tokens = re.findall(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|[{}\[\]<>:,;]|'
-                        r'[^\s{}\[\]<>:,;"\'#]+|#[^\n]*', text)
-    tokens = [t for t in tokens if not t.startswith("#")]
-    pos = 0
+@functools.lru_cache(maxsize=None)
+def model_config_class():
+    """inferd's ModelConfig message, generated from proto/model_config.proto
+    (once per run)."""
+    with tempfile.TemporaryDirectory(prefix="inferd-package-proto.") as out:
+        return inferd_protos.generate(out).model_config_pb2
 
-    def scalar():
-        nonlocal pos
-        token = tokens[pos]
-        pos += 1
-        if token[:1] in "\"'":
-            return ast.literal_eval(token)
-        return token
 
-    def message(end):
-        nonlocal pos
-        fields = {}
-        while pos < len(tokens) and tokens[pos] != end:
-            name = tokens[pos]
-            pos += 1
-            if tokens[pos] == ":":
-                pos += 1
-            values = []
-            if tokens[pos] == "[":
-                pos += 1
-                while tokens[pos] != "]":
-                    if tokens[pos] in "{<":
-                        close = "}" if tokens[pos] == "{" else ">"
-                        pos += 1
-                        values.append(message(close))
-                        pos += 1
-                    else:
-                        values.append(scalar())
-                    if tokens[pos] == ",":
-                        pos += 1
-                pos += 1
-            elif tokens[pos] in "{<":
-                close = "}" if tokens[pos] == "{" else ">"
-                pos += 1
-                values.append(message(close))
-                pos += 1
-            else:
-                values.append(scalar())
-            fields.setdefault(name, []).extend(values)
-            if pos < len(tokens) and tokens[pos] in ",;":
-                pos += 1
-        return fields
-
+def read_config(path):
+    """The model's config.pbtxt as a ModelConfig, parsed as inferd parses it
+    (fields inferd does not know are skipped). Refused when unreadable or not
+    protobuf text format."""
+    pb = model_config_class()
     try:
-        return message(None)
-    except (IndexError, ValueError, SyntaxError) as e:
-        raise ValueError(f"cannot parse it as protobuf text format ({e})")
+        with open(path) as f:
+            return text_format.Parse(f.read(), pb.ModelConfig(),
+                                     allow_unknown_field=True,
+                                     allow_unknown_extension=True)
+    except (OSError, text_format.ParseError) as e:
+        raise Refused(f"{path}: {e}")
 
 
 def tensors_of(config, field):
-    result = []
-    for t in config.get(field, []):
-        result.append((t.get("name", [""])[0], t.get("data_type", ["?"])[0],
-                       [int(d) for d in t.get("dims", [])]))
-    return result
+    """(name, data_type name, dims) of each input or output."""
+    data_type = model_config_class().DataType
+    return [(t.name, data_type.Name(t.data_type), list(t.dims))
+            for t in getattr(config, field)]
 
 
 def check_existing_config(path, platform, max_batch_size, inputs, outputs):
     """Refuses a version whose platform, batching, inputs or outputs differ
     from the model's config.pbtxt."""
-    try:
-        with open(path) as f:
-            config = parse_pbtxt(f.read())
-    except (OSError, ValueError) as e:
-        raise Refused(f"{path}: {e}")
+    config = read_config(path)
     differences = []
-    have_platform = config.get("platform", ["pytorch_libtorch"])[0] or \
-        "pytorch_libtorch"
+    have_platform = config.platform or "pytorch_libtorch"
     if have_platform != platform:
         differences.append(f"platform: config.pbtxt says {have_platform}, "
                            f"this version is {platform}")
-    have_mbs = int(config.get("max_batch_size", ["0"])[0])
+    have_mbs = config.max_batch_size
     if have_mbs != max_batch_size:
         differences.append(f"max_batch_size: config.pbtxt says {have_mbs}, "
                            f"this version was proven with {max_batch_size} "
@@ -904,12 +867,7 @@ def package(args, staging):
     if args.max_batch_size is None:
         args.max_batch_size = 64
         if has_config:  # what the model serves with
-            try:
-                with open(config_path) as f:
-                    args.max_batch_size = int(parse_pbtxt(f.read()).get(
-                        "max_batch_size", ["0"])[0])
-            except (OSError, ValueError) as e:
-                raise Refused(f"{config_path}: {e}")
+            args.max_batch_size = read_config(config_path).max_batch_size
 
     state, meta, kind = split_checkpoint(
         load_safely(args.checkpoint, "checkpoint"), args.checkpoint)

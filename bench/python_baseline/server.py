@@ -15,7 +15,6 @@ Runs on the project's venv (grpcio, grpcio-tools, protobuf, numpy, torch).
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,19 +29,10 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 SERVICE = "inference.GRPCInferenceService"
 MAX_MESSAGE_BYTES = 64 << 20  # same limit as inferd
 
+sys.path.insert(0, os.path.join(REPO_ROOT, "python"))
+import inferd_protos  # noqa: E402
 
-def generate_messages(out_dir):
-    """Generates the message classes into out_dir and imports them (the
-    baseline commits no generated code)."""
-    subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I", REPO_ROOT,
-                    f"--python_out={out_dir}",
-                    "proto/inference.proto", "proto/model_config.proto"],
-                   cwd=REPO_ROOT, check=True)
-    # A regular package, so no other "proto" module on sys.path shadows it.
-    open(os.path.join(out_dir, "proto", "__init__.py"), "w").close()
-    sys.path.insert(0, out_dir)
-    from proto import inference_pb2, model_config_pb2
-    return inference_pb2, model_config_pb2
+
 
 
 def wire_name(model_config_pb2, data_type):
@@ -149,7 +139,8 @@ def main():
     torch.set_num_threads(args.torch_threads)
 
     with tempfile.TemporaryDirectory(prefix="inferd-baseline-") as gen_dir:
-        pb, config_pb = generate_messages(gen_dir)
+        protos = inferd_protos.generate(gen_dir)
+        pb, config_pb = protos.inference_pb2, protos.model_config_pb2
     baseline = Baseline(args.model_dir, pb, config_pb)
 
     def unary(fn, request_class):
