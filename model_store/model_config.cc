@@ -460,7 +460,7 @@ absl::StatusOr<ParsedConfig> ReadModelConfig(const std::string& path,
 }
 
 absl::StatusOr<std::vector<std::string>> ReadLabels(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadFile(path);
+  absl::StatusOr<std::string> text = ReadFileAtMost(path, kMaxLabelFileBytes);
   if (!text.ok()) return text.status();
   std::vector<std::string> labels;
   std::istringstream lines(*text);

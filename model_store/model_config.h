@@ -69,6 +69,11 @@ inline constexpr int kMaxInstances = 64;
 inline constexpr int kMaxWarmupEntries = 64;
 inline constexpr uint32_t kMaxWarmupCount = 1000;
 
+// Largest labels file (`label_filename`): 16 MiB, about a million class
+// names. Each label is held in memory while the version serves. ReadLabels
+// reads no more than this.
+inline constexpr size_t kMaxLabelFileBytes = size_t{16} << 20;
+
 // Largest INTRA_OP_THREAD_COUNT / INTER_OP_THREAD_COUNT parameter: 1024
 // threads, more than the hardware threads of today's largest servers.
 inline constexpr int64_t kMaxThreadCount = 1024;
@@ -98,7 +103,8 @@ absl::Status ValidateModelConfig(absl::string_view directory_name,
 absl::StatusOr<ParsedConfig> ReadModelConfig(const std::string& path,
                                              absl::string_view directory_name);
 
-// Reads a labels file: one label per line, trailing '\r' removed.
+// Reads a labels file of at most kMaxLabelFileBytes (see ReadFileAtMost):
+// one label per line, trailing '\r' removed.
 absl::StatusOr<std::vector<std::string>> ReadLabels(const std::string& path);
 
 // Reads a whole file. NotFound when it does not exist.

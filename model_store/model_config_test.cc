@@ -976,6 +976,18 @@ TEST(ReadFileAtMostTest, ReadsFilesUpToTheLimit) {
             absl::StatusCode::kNotFound);
 }
 
+TEST(ReadLabelsTest, FileOverTheLimitIsRefusedByItsSize) {
+  const std::string path =
+      WriteTempFile("labels_big.txt", std::string(kMaxLabelFileBytes + 1, 'x'));
+  ExpectInvalid(
+      ReadLabels(path).status(),
+      absl::StrCat(path, ": ", kMaxLabelFileBytes + 1, " bytes; at most ",
+                   kMaxLabelFileBytes, " allowed"));
+  const std::string at_limit = WriteTempFile(
+      "labels_at_limit.txt", std::string(kMaxLabelFileBytes, 'x'));
+  EXPECT_TRUE(ReadLabels(at_limit).ok());
+}
+
 TEST(ReadLabelsTest, StripsCarriageReturns) {
   const std::string path =
       WriteTempFile("labels_crlf.txt", "setosa\r\nversicolor\r\nvirginica\n");

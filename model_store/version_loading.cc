@@ -1,7 +1,5 @@
 #include "model_store/version_loading.h"
 
-#include <filesystem>
-#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -24,13 +22,6 @@ absl::StatusOr<std::vector<std::vector<std::string>>> LoadAllLabels(
     const std::string field = absl::StrCat("output[", i, "].label_filename");
     absl::StatusOr<std::string> path = ResolveInside(model_dir, file, field);
     if (!path.ok()) return absl::InvalidArgumentError(path.status().message());
-    std::error_code ec;
-    const uintmax_t bytes = std::filesystem::file_size(*path, ec);
-    if (ec || bytes > kMaxLabelFileBytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, " \"", file, "\": ", ec ? "unreadable" : "too large", " (",
-          ec ? 0 : bytes, " bytes); at most ", kMaxLabelFileBytes));
-    }
     absl::StatusOr<std::vector<std::string>> read = ReadLabels(*path);
     if (!read.ok()) {
       return absl::InvalidArgumentError(

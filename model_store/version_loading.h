@@ -14,11 +14,6 @@
 
 namespace inferd {
 
-// Largest labels file (`label_filename`) a model may name: 16 MiB, about a
-// million class names. Each label is held in memory while the version
-// serves.
-inline constexpr uintmax_t kMaxLabelFileBytes = 16u << 20;
-
 // What loading one version needs besides its config and directory.
 struct VersionLoadContext {
   ModelLoader* loader = nullptr;  // must outlive the call

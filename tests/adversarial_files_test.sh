@@ -67,7 +67,7 @@ expect_log deep "nested 20000 levels deep"
 expect_log hugedims "dim 100000000000 is too large"
 expect_log overflow "more than 2^63 bytes"
 expect_log threads "count: 2000 is too large"
-expect_log biglabels "labels.txt\": too large"
+expect_log biglabels "labels.txt: 20199999 bytes; at most 16777216 allowed"
 expect_log traversal "no such regular file inside the model directory"
 grep -q secret-line "$tmp/server.log" && fail "the outside file's contents reached the log"
 threads=$(ls /proc/"$server_pid"/task | wc -l)
