@@ -3,16 +3,19 @@
 
 #include <memory>
 #include <string>
-#include <thread>
+#include <utility>
 
 #include "absl/status/statusor.h"
+#include "http/http_server.h"
 #include "metrics/metrics.h"
 
 namespace inferd::metrics {
 
 // Serves ServerMetrics (and the process metrics) as Prometheus text format
-// on http://host:port/metrics: one thread, one connection at a time, which is
-// what a few scrapers need. The body is prometheus-cpp's TextSerializer.
+// on http(s)://host:port/metrics, on inferd's HTTP server (libmicrohttpd):
+// concurrent scrapes are answered at once, and a slow or idle client holds no
+// thread (see http/http_server.h). The body is prometheus-cpp's
+// TextSerializer.
 //
 // Why not prometheus-cpp's Exposer: its civetweb starts worker threads with a
 // fixed ~100 KiB stack, smaller than the static TLS that LibTorch's
@@ -21,39 +24,27 @@ namespace inferd::metrics {
 // thread"; reproduced with Debian's civetweb 1.15 by preloading
 // libtorch_cpu.so into a program that only calls mg_start2).
 //
-// Thread-safe; the destructor stops and joins the serving thread.
+// Thread-safe; the destructor stops serving.
 class MetricsExporter {
  public:
   // `metrics` must outlive the exporter. Port 0 picks a free port.
   // Unavailable when the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<MetricsExporter>> Start(
-      const std::string& host, int port, ServerMetrics* metrics);
-  ~MetricsExporter();
-  MetricsExporter(const MetricsExporter&) = delete;
-  MetricsExporter& operator=(const MetricsExporter&) = delete;
+      http::ServerOptions options, ServerMetrics* metrics);
 
-  int port() const { return port_; }
+  int port() const { return server_->port(); }
 
  private:
-  MetricsExporter(ServerMetrics* metrics, int listen_fd, int port,
-                  int wake_read, int wake_write);
+  explicit MetricsExporter(std::unique_ptr<http::Server> server)
+      : server_(std::move(server)) {}
 
-  void Serve();
-  void Answer(int connection) const;
-
-  ServerMetrics* const metrics_;
-  const int listen_fd_;
-  const int port_;
-  // Writing a byte to wake_write_ makes Serve() return.
-  const int wake_read_;
-  const int wake_write_;
-  std::thread thread_;
+  std::unique_ptr<http::Server> server_;
 };
 
-// The response to one HTTP request (request line and headers in `request`):
-// GET /metrics gets the exposition, other paths 404, other methods 405.
-std::string HttpResponse(const std::string& request,
-                         const ServerMetrics& metrics);
+// The answer to one request: GET (or HEAD) /metrics gets the exposition,
+// other paths 404, other methods 405.
+http::Response MetricsResponse(const http::Request& request,
+                               const ServerMetrics& metrics);
 
 }  // namespace inferd::metrics
 

@@ -15,6 +15,11 @@ packages=(
   # Libraries (nothing is vendored; LibTorch comes from the torch wheel)
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev prometheus-cpp-dev libgtest-dev libgmock-dev
+  # HTTP/REST and the metrics endpoint (libmicrohttpd); the HTTP client of
+  # inferd-bench and the second server library bench/ compares (cpp-httplib).
+  libmicrohttpd-dev libcpp-httplib-dev
+  # The REST API's JSON.
+  nlohmann-json3-dev
   # The project's virtual environment, on Debian's Python.
   python3-venv
   # Tests: a real Prometheus scrapes inferd; promtool checks rules/exposition.

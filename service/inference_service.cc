@@ -6,15 +6,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "model_store/data_type.h"
 #include "service/status_util.h"
 #include "service/tensor_codec.h"
 
 namespace inferd {
 namespace {
-
-constexpr char kServerName[] = "inferd";
-constexpr char kServerVersion[] = "0.1.0";
 
 grpc::ServerUnaryReactor* Unimplemented(grpc::CallbackServerContext* context,
                                         const char* rpc) {
@@ -29,16 +25,15 @@ grpc::ServerUnaryReactor* Unimplemented(grpc::CallbackServerContext* context,
 // use it.
 class InferReactor final : public grpc::ServerUnaryReactor {
  public:
-  InferReactor(std::shared_ptr<ServableModel> model,
-               inference::ModelInferResponse* response)
-      : model_(std::move(model)), response_(response) {}
+  explicit InferReactor(inference::ModelInferResponse* response)
+      : response_(response) {}
 
   void OnCancel() override {
     cancelled_.store(true, std::memory_order_relaxed);
   }
   void OnDone() override { delete this; }
 
-  // The servable has accounted the request (statistics and metrics).
+  // The core has accounted the request (statistics and metrics).
   void Answer(absl::StatusOr<InferResponse> result) {
     if (result.ok()) EncodeInferResponse(std::move(*result), response_);
     Finish(ToGrpcStatus(result.status()));
@@ -47,31 +42,10 @@ class InferReactor final : public grpc::ServerUnaryReactor {
   const std::atomic<bool>* cancelled() const { return &cancelled_; }
 
  private:
-  // Keeps the version alive while the call uses it.
-  const std::shared_ptr<ServableModel> model_;
   inference::ModelInferResponse* const response_;
   // Set by gRPC when the client cancels or its deadline passes.
   std::atomic<bool> cancelled_{false};
 };
-
-void FillTensorMetadata(const std::string& name, inference::DataType type,
-                        const google::protobuf::RepeatedField<int64_t>& dims,
-                        bool batched,
-                        inference::ModelMetadataResponse::TensorMetadata* out) {
-  out->set_name(name);
-  out->set_datatype(WireName(type));
-  if (batched) out->add_shape(-1);
-  for (int64_t dim : dims) out->add_shape(dim);
-}
-
-// The status of model `name`, or NotFound.
-absl::StatusOr<ModelStatus> FindModel(const ModelRepository& repository,
-                                      const std::string& name) {
-  for (ModelStatus& status : repository.List()) {
-    if (status.name == name) return std::move(status);
-  }
-  return absl::NotFoundError(absl::StrCat("unknown model \"", name, "\""));
-}
 
 }  // namespace
 
@@ -119,7 +93,7 @@ grpc::ServerUnaryReactor* InferenceService::ServerReady(
     grpc::CallbackServerContext* context, const inference::ServerReadyRequest*,
     inference::ServerReadyResponse* response) {
   if (auto* refused = Refused(context, "ServerReady")) return refused;
-  response->set_ready(repository_->AllReady());
+  response->set_ready(core_.ServerReady());
   return FinishNow(context, grpc::Status::OK);
 }
 
@@ -128,8 +102,7 @@ grpc::ServerUnaryReactor* InferenceService::ModelReady(
     const inference::ModelReadyRequest* request,
     inference::ModelReadyResponse* response) {
   if (auto* refused = Refused(context, "ModelReady")) return refused;
-  response->set_ready(
-      repository_->Get(request->name(), request->version()).ok());
+  response->set_ready(core_.ModelReady(request->name(), request->version()));
   return FinishNow(context, grpc::Status::OK);
 }
 
@@ -138,91 +111,73 @@ grpc::ServerUnaryReactor* InferenceService::ServerMetadata(
     const inference::ServerMetadataRequest*,
     inference::ServerMetadataResponse* response) {
   if (auto* refused = Refused(context, "ServerMetadata")) return refused;
-  response->set_name(kServerName);
-  response->set_version(kServerVersion);
-  response->add_extensions("classification");
-  response->add_extensions("model_configuration");
+  core_.ServerMetadata(response);
   return FinishNow(context, grpc::Status::OK);
 }
 
-grpc::ServerUnaryReactor* InferenceService::ModelMetadata(
+// The unary RPCs the core answers at once.
+#define INFERD_CORE_RPC(Rpc)                                                \
+  grpc::ServerUnaryReactor* InferenceService::Rpc(                          \
+      grpc::CallbackServerContext* context,                                 \
+      const inference::Rpc##Request* request,                               \
+      inference::Rpc##Response* response) {                                 \
+    if (auto* refused = Refused(context, #Rpc)) return refused;             \
+    return FinishNow(context, ToGrpcStatus(core_.Rpc(*request, response))); \
+  }
+
+INFERD_CORE_RPC(ModelMetadata)
+INFERD_CORE_RPC(ModelConfig)
+INFERD_CORE_RPC(ModelStatistics)
+
+#undef INFERD_CORE_RPC
+
+grpc::ServerUnaryReactor* InferenceService::RepositoryIndex(
     grpc::CallbackServerContext* context,
-    const inference::ModelMetadataRequest* request,
-    inference::ModelMetadataResponse* response) {
-  if (auto* refused = Refused(context, "ModelMetadata")) return refused;
-  absl::StatusOr<std::shared_ptr<ServableModel>> model =
-      repository_->Get(request->name(), request->version());
-  if (!model.ok()) return FinishNow(context, ToGrpcStatus(model.status()));
-  absl::StatusOr<ModelStatus> status = FindModel(*repository_, request->name());
-  if (!status.ok()) return FinishNow(context, ToGrpcStatus(status.status()));
-  const inference::ModelConfig& config = (*model)->config();
-  const bool batched = config.max_batch_size() > 0;
-  response->set_name(config.name());
-  response->set_platform(config.platform());
-  for (int64_t version : status->ready_versions) {
-    response->add_versions(absl::StrCat(version));
-  }
-  for (const auto& input : config.input()) {
-    FillTensorMetadata(input.name(), input.data_type(), input.dims(), batched,
-                       response->add_inputs());
-  }
-  for (const auto& output : config.output()) {
-    FillTensorMetadata(output.name(), output.data_type(), output.dims(),
-                       batched, response->add_outputs());
-  }
+    const inference::RepositoryIndexRequest* request,
+    inference::RepositoryIndexResponse* response) {
+  if (auto* refused = Refused(context, "RepositoryIndex")) return refused;
+  core_.RepositoryIndex(*request, response);
   return FinishNow(context, grpc::Status::OK);
 }
 
-grpc::ServerUnaryReactor* InferenceService::ModelConfig(
+grpc::ServerUnaryReactor* InferenceService::RepositoryModelLoad(
     grpc::CallbackServerContext* context,
-    const inference::ModelConfigRequest* request,
-    inference::ModelConfigResponse* response) {
-  if (auto* refused = Refused(context, "ModelConfig")) return refused;
-  absl::StatusOr<std::shared_ptr<ServableModel>> model =
-      repository_->Get(request->name(), request->version());
-  if (!model.ok()) return FinishNow(context, ToGrpcStatus(model.status()));
-  *response->mutable_config() = (*model)->config();
-  return FinishNow(context, grpc::Status::OK);
+    const inference::RepositoryModelLoadRequest* request,
+    inference::RepositoryModelLoadResponse*) {
+  if (auto* refused = Refused(context, "RepositoryModelLoad")) return refused;
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  core_.RepositoryModelLoad(*request, [reactor](absl::Status status) {
+    reactor->Finish(ToGrpcStatus(status));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* InferenceService::RepositoryModelUnload(
+    grpc::CallbackServerContext* context,
+    const inference::RepositoryModelUnloadRequest* request,
+    inference::RepositoryModelUnloadResponse*) {
+  if (auto* refused = Refused(context, "RepositoryModelUnload")) return refused;
+  return FinishNow(context,
+                   ToGrpcStatus(core_.RepositoryModelUnload(*request)));
 }
 
 grpc::ServerUnaryReactor* InferenceService::ModelInfer(
     grpc::CallbackServerContext* context,
     const inference::ModelInferRequest* request,
     inference::ModelInferResponse* response) {
-  const absl::Time start = absl::Now();
+  InferenceCore::Call call{absl::Now()};
   if (absl::Status allowed = CheckAccess(*context, "ModelInfer");
       !allowed.ok()) {
-    CountUnresolved(request->model_name(), allowed, start);
+    core_.CountUnresolved(request->model_name(), allowed, call.start);
     return FinishNow(context, ToGrpcStatus(allowed));
   }
-  absl::StatusOr<std::shared_ptr<ServableModel>> model =
-      repository_->Get(request->model_name(), request->model_version());
-  if (!model.ok()) {
-    CountUnresolved(request->model_name(), model.status(), start);
-    return FinishNow(context, ToGrpcStatus(model.status()));
-  }
-  auto* reactor = new InferReactor(*model, response);
-  auto answer = [reactor](absl::StatusOr<InferResponse> result) {
+  auto* reactor = new InferReactor(response);
+  call.deadline = absl::FromChrono(context->deadline());
+  call.cancelled = reactor->cancelled();
+  core_.Infer(*request, call, [reactor](absl::StatusOr<InferResponse> result) {
     reactor->Answer(std::move(result));
-  };
-  InferRequest decoded;
-  if (absl::Status s = DecodeInferRequest(*request, &decoded); !s.ok()) {
-    (*model)->Refuse(s, std::move(answer));
-    return reactor;
-  }
-  decoded.deadline = absl::FromChrono(context->deadline());
-  decoded.cancelled = reactor->cancelled();
-  (*model)->Infer(std::move(decoded), std::move(answer));
+  });
   return reactor;
-}
-
-void InferenceService::CountUnresolved(const std::string& model,
-                                       const absl::Status& status,
-                                       absl::Time start) {
-  if (metrics_ == nullptr) return;
-  // Only names the repository knows become label values.
-  metrics_->CountUnresolvedRequest(repository_->Contains(model) ? model : "",
-                                   status.code(), absl::Now() - start);
 }
 
 namespace {

@@ -7,11 +7,11 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
-#include "common/task_runner.h"
 #include "metrics/metrics.h"
 #include "model_store/model_repository.h"
 #include "proto/inference.grpc.pb.h"
 #include "service/access_control.h"
+#include "service/inference_core.h"
 
 namespace inferd {
 
@@ -35,7 +35,9 @@ class InferenceService final
   explicit InferenceService(ModelRepository* repository,
                             metrics::ServerMetrics* metrics = nullptr,
                             const AccessPolicy* access = nullptr)
-      : repository_(repository), metrics_(metrics), access_(access) {}
+      : core_(repository, metrics), access_(access) {}
+
+  InferenceCore* core() { return &core_; }
 
   grpc::ServerUnaryReactor* ServerLive(
       grpc::CallbackServerContext* context,
@@ -121,10 +123,6 @@ class InferenceService final
       inference::LogSettingsResponse* response) override;
 
  private:
-  // Counts a call that was answered before it reached a model version.
-  void CountUnresolved(const std::string& model, const absl::Status& status,
-                       absl::Time start);
-
   // Null when the call to GRPCInferenceService's `rpc` may go on; else the
   // reactor that has answered it PERMISSION_DENIED.
   grpc::ServerUnaryReactor* Refused(grpc::CallbackServerContext* context,
@@ -132,12 +130,8 @@ class InferenceService final
   absl::Status CheckAccess(const grpc::CallbackServerContext& context,
                            const char* rpc) const;
 
-  ModelRepository* const repository_;
-  metrics::ServerMetrics* const metrics_;
+  InferenceCore core_;
   const AccessPolicy* const access_;
-  // Model loads requested by RPC run here, not on gRPC's callback threads.
-  // Declared last: destroyed (finishing queued loads) first.
-  TaskRunner loads_;
 };
 
 }  // namespace inferd

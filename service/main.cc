@@ -26,6 +26,7 @@
 #include "metrics/metrics.h"
 #include "model_store/backends/torch_loader.h"
 #include "model_store/model_repository.h"
+#include "service/http_api.h"
 #include "service/server.h"
 
 ABSL_FLAG(std::string, model_repository, "",
@@ -89,6 +90,10 @@ ABSL_FLAG(std::string, grpc_restricted_protocol, "",
           "these protocols (health, metadata, inference, shared-memory, "
           "model-config, model-repository, statistics, trace, logging) must "
           "carry header <key> with <value>, else PERMISSION_DENIED.");
+ABSL_FLAG(std::string, http_restricted_api, "",
+          "<api>[,<api>...]:<key>=<value> (repeatable): HTTP requests of "
+          "these APIs (the groups of --grpc-restricted-protocol) must carry "
+          "header <key> with <value>, else 403.");
 ABSL_FLAG(int, grpc_max_message_bytes, 64 << 20,
           "Largest gRPC request or response in bytes; a larger one is "
           "refused with RESOURCE_EXHAUSTED.");
@@ -114,6 +119,34 @@ ABSL_FLAG(int, grpc_http2_max_ping_strikes, 2,
 ABSL_FLAG(int, grpc_max_concurrent_streams, 1024,
           "Concurrent calls per client connection "
           "(GRPC_ARG_MAX_CONCURRENT_STREAMS); more wait for a free stream.");
+ABSL_FLAG(bool, allow_http, true,
+          "Serve the v2 REST protocol over HTTP (--allow-http=false turns "
+          "it off).");
+ABSL_FLAG(int, http_port, 8000, "HTTP/REST port; 0 picks a free port.");
+ABSL_FLAG(std::string, http_address, "",
+          "Address the HTTP/REST server binds; empty: --host.");
+ABSL_FLAG(int, http_thread_count, 2,
+          "Threads that read HTTP requests and write answers. They never "
+          "wait for a model (answers come from the model workers), so a few "
+          "serve thousands of connections.");
+ABSL_FLAG(int64_t, http_max_input_size, 64 << 20,
+          "Largest HTTP request body in bytes; larger ones get 413 before "
+          "they are read.");
+ABSL_FLAG(int, http_max_connections, 1000,
+          "Open HTTP connections at most (lowered to stay below the open-file "
+          "limit); further clients wait in the listen backlog.");
+ABSL_FLAG(int, http_idle_timeout_secs, 60,
+          "An HTTP connection with no traffic this long is closed.");
+ABSL_FLAG(std::string, http_server_cert, "",
+          "PEM certificate: with --http-server-key, HTTP serves HTTPS only.");
+ABSL_FLAG(std::string, http_server_key, "", "PEM private key for HTTPS.");
+ABSL_FLAG(std::string, metrics_address, "",
+          "Address the metrics endpoint binds; empty: --host.");
+ABSL_FLAG(std::string, metrics_server_cert, "",
+          "PEM certificate: with --metrics-server-key, metrics are served "
+          "over HTTPS only.");
+ABSL_FLAG(std::string, metrics_server_key, "",
+          "PEM private key for the metrics endpoint's HTTPS.");
 ABSL_FLAG(int, inter_op_threads, 1,
           "LibTorch inter-op threads (TorchScript fork/wait). Default 1; 0 "
           "keeps LibTorch's default.");
@@ -241,7 +274,35 @@ absl::StatusOr<std::unique_ptr<inferd::ModelRepository>> StartRepository(
 }
 
 // Runs the server until a stop signal; returns the exit code.
+// The HTTP server options of the flags with `prefix` ("http", "metrics"):
+// address, TLS. InvalidArgument naming the flag for an unreadable PEM file.
+absl::StatusOr<inferd::http::ServerOptions> HttpOptions(
+    const std::string& prefix, const std::string& address,
+    const std::string& cert, const std::string& key) {
+  inferd::http::ServerOptions options;
+  options.host = address.empty() ? absl::GetFlag(FLAGS_host) : address;
+  if (cert.empty() != key.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", prefix, "-server-cert and --", prefix,
+                     "-server-key go together"));
+  }
+  if (!cert.empty()) {
+    const std::string cert_flag = absl::StrCat("--", prefix, "-server-cert");
+    const std::string key_flag = absl::StrCat("--", prefix, "-server-key");
+    absl::StatusOr<std::string> cert_pem =
+        inferd::ReadPem(cert_flag.c_str(), cert);
+    if (!cert_pem.ok()) return cert_pem.status();
+    absl::StatusOr<std::string> key_pem =
+        inferd::ReadPem(key_flag.c_str(), key);
+    if (!key_pem.ok()) return key_pem.status();
+    options.tls_cert_pem = std::move(*cert_pem);
+    options.tls_key_pem = std::move(*key_pem);
+  }
+  return options;
+}
+
 int Serve(const std::string& root, const inferd::ServerOptions& options,
+          const inferd::AccessPolicy& http_access,
           const sigset_t& stop_signals) {
   const std::string host = options.host;
   inferd::metrics::ServerMetrics all_metrics;
@@ -250,15 +311,25 @@ int Serve(const std::string& root, const inferd::ServerOptions& options,
   std::unique_ptr<inferd::metrics::MetricsExporter> exporter;
   if (absl::GetFlag(FLAGS_allow_metrics)) {
     metrics = &all_metrics;
-    auto started = inferd::metrics::MetricsExporter::Start(
-        host, absl::GetFlag(FLAGS_metrics_port), metrics);
+    absl::StatusOr<inferd::http::ServerOptions> metrics_options =
+        HttpOptions("metrics", absl::GetFlag(FLAGS_metrics_address),
+                    absl::GetFlag(FLAGS_metrics_server_cert),
+                    absl::GetFlag(FLAGS_metrics_server_key));
+    if (!metrics_options.ok()) {
+      inferd::LogError(metrics_options.status().message());
+      return 2;
+    }
+    metrics_options->port = absl::GetFlag(FLAGS_metrics_port);
+    auto started =
+        inferd::metrics::MetricsExporter::Start(*metrics_options, metrics);
     if (!started.ok()) {
       inferd::LogError(started.status().message());
       return 1;
     }
     exporter = std::move(*started);
-    inferd::LogInfo("metrics on http://", host, ":", exporter->port(),
-                    "/metrics");
+    inferd::LogInfo(
+        "metrics on ", metrics_options->tls_cert_pem.empty() ? "http" : "https",
+        "://", metrics_options->host, ":", exporter->port(), "/metrics");
   }
 
   // Before the repository, which must not outlive them.
@@ -297,9 +368,40 @@ int Serve(const std::string& root, const inferd::ServerOptions& options,
                                          : "",
                   " on ", host, ":", (*server)->port());
 
+  std::unique_ptr<inferd::HttpFrontEnd> http;
+  if (absl::GetFlag(FLAGS_allow_http)) {
+    absl::StatusOr<inferd::http::ServerOptions> http_options =
+        HttpOptions("http", absl::GetFlag(FLAGS_http_address),
+                    absl::GetFlag(FLAGS_http_server_cert),
+                    absl::GetFlag(FLAGS_http_server_key));
+    if (!http_options.ok()) {
+      inferd::LogError(http_options.status().message());
+      return 2;
+    }
+    http_options->port = absl::GetFlag(FLAGS_http_port);
+    http_options->threads = absl::GetFlag(FLAGS_http_thread_count);
+    http_options->max_body_bytes = static_cast<size_t>(
+        std::max<int64_t>(0, absl::GetFlag(FLAGS_http_max_input_size)));
+    http_options->connection_limit = absl::GetFlag(FLAGS_http_max_connections);
+    http_options->idle_timeout_secs =
+        absl::GetFlag(FLAGS_http_idle_timeout_secs);
+    auto started = inferd::HttpFrontEnd::Start(*http_options, (*server)->core(),
+                                               &http_access);
+    if (!started.ok()) {
+      inferd::LogError(started.status().message());
+      return 1;
+    }
+    http = std::move(*started);
+    inferd::LogInfo("listening for HTTP",
+                    http_options->tls_cert_pem.empty() ? "" : " (TLS)", " on ",
+                    http_options->host, ":", http->port());
+  }
+
   const int signal = inferd::WaitForStopSignal(stop_signals);
   inferd::LogInfo("signal ", signal, ": shutting down");
+  if (http != nullptr) http->Shutdown(absl::Seconds(5));
   (*server)->Shutdown();
+  http.reset();
   server->reset();
   repository->reset();
   inferd::LogInfo("stopped");
@@ -313,6 +415,8 @@ int main(int argc, char** argv) {
       "inferd --model-repository=DIR [--grpc-port=8001] [--host=127.0.0.1]");
   const std::vector<std::string> restricted_protocols =
       TakeRepeatedFlag(&argc, argv, "grpc_restricted_protocol");
+  const std::vector<std::string> restricted_apis =
+      TakeRepeatedFlag(&argc, argv, "http_restricted_api");
   inferd::ParseFlagsAllowingDashes(argc, argv);
   const std::string root = absl::GetFlag(FLAGS_model_repository);
   if (root.empty()) {
@@ -334,6 +438,13 @@ int main(int argc, char** argv) {
                  std::string(options.status().message()).c_str());
     return 2;
   }
+  absl::StatusOr<inferd::AccessPolicy> http_access =
+      inferd::AccessPolicy::Parse(restricted_apis);
+  if (!http_access.ok()) {
+    std::fprintf(stderr, "inferd: --http-restricted-api: %s\n",
+                 std::string(http_access.status().message()).c_str());
+    return 2;
+  }
   // Debian's Abseil checks every Mutex acquisition for lock-order cycles; on
   // the request path that cost ~2% of the server's CPU (perf, bench/README.md).
   // The tests (built the same way) keep the check on.
@@ -348,5 +459,5 @@ int main(int argc, char** argv) {
   }
   inferd::ConfigureTorchThreads(absl::GetFlag(FLAGS_intra_op_threads),
                                 absl::GetFlag(FLAGS_inter_op_threads));
-  return Serve(root, *options, stop_signals);
+  return Serve(root, *options, *http_access, stop_signals);
 }

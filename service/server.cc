@@ -21,9 +21,8 @@
 #include "service/status_util.h"
 
 namespace inferd {
-namespace {
+namespace {}  // namespace
 
-// Reads the PEM file that `flag` names; the error names both.
 absl::StatusOr<std::string> ReadPem(const char* flag, const std::string& path) {
   if (path.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(flag, " is required"));
@@ -44,6 +43,8 @@ absl::StatusOr<std::string> ReadPem(const char* flag, const std::string& path) {
   }
   return pem;
 }
+
+namespace {
 
 // grpc.health.v1.Health's messages, encoded by hand: the service needs two
 // fields, and generating health.proto into the server for them would clash

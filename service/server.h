@@ -51,6 +51,10 @@ struct ServerOptions {
   int max_concurrent_streams = 1024;
 };
 
+// Reads the PEM file that `flag` names; InvalidArgument naming both when it
+// is missing, unreadable or not PEM.
+absl::StatusOr<std::string> ReadPem(const char* flag, const std::string& path);
+
 // The credentials `options` ask for: insecure, TLS or mutual TLS. Reads the
 // PEM files. InvalidArgument naming the flag and file when a file is missing,
 // unreadable or not PEM, or when the TLS flags contradict each other.
@@ -74,6 +78,9 @@ class InferenceServer {
 
   // The bound port (the chosen one when options.grpc_port was 0).
   int port() const { return port_; }
+
+  // What the HTTP front end shares with gRPC's service.
+  InferenceCore* core() { return service_.core(); }
 
   // Re-reads readiness into the health service.
   void UpdateHealth();

@@ -1,0 +1,80 @@
+#ifndef INFERD_SERVICE_INFERENCE_CORE_H_
+#define INFERD_SERVICE_INFERENCE_CORE_H_
+
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "common/task_runner.h"
+#include "metrics/metrics.h"
+#include "model_store/model_repository.h"
+#include "proto/inference.pb.h"
+
+namespace inferd {
+
+inline constexpr char kServerVersion[] = "0.1.0";
+// The protocol extensions inferd implements, as ServerMetadata lists them.
+inline constexpr const char* kServerExtensions[] = {
+    "classification", "model_configuration", "model_repository", "statistics",
+    "binary_tensor_data"};
+
+// What the gRPC and HTTP front ends share: every call of the v2 protocol
+// over the repository, on the protocol's own request and response messages
+// (the HTTP front end translates JSON to and from them), so that both
+// protocols validate, batch, count and answer alike. Access checks belong to
+// the front ends. Thread-safe.
+class InferenceCore {
+ public:
+  // `repository` and `metrics` (null: no metrics) must outlive the core.
+  InferenceCore(ModelRepository* repository, metrics::ServerMetrics* metrics)
+      : repository_(repository), metrics_(metrics) {}
+
+  bool ServerReady() const { return repository_->AllReady(); }
+  bool ModelReady(const std::string& name, const std::string& version) const {
+    return repository_->Get(name, version).ok();
+  }
+  void ServerMetadata(inference::ServerMetadataResponse* out) const;
+  absl::Status ModelMetadata(const inference::ModelMetadataRequest& request,
+                             inference::ModelMetadataResponse* out) const;
+  absl::Status ModelConfig(const inference::ModelConfigRequest& request,
+                           inference::ModelConfigResponse* out) const;
+  absl::Status ModelStatistics(const inference::ModelStatisticsRequest& request,
+                               inference::ModelStatisticsResponse* out) const;
+  void RepositoryIndex(const inference::RepositoryIndexRequest& request,
+                       inference::RepositoryIndexResponse* out) const;
+  // Loading takes long: it runs on the load thread, which calls `done`.
+  void RepositoryModelLoad(const inference::RepositoryModelLoadRequest& request,
+                           std::function<void(absl::Status)> done);
+  absl::Status RepositoryModelUnload(
+      const inference::RepositoryModelUnloadRequest& request);
+
+  // Where an inference call came from, for its accounting and its end.
+  struct Call {
+    absl::Time start;  // receipt
+    absl::Time deadline = absl::InfiniteFuture();
+    // Set by the transport when the caller gives up; may be null.
+    const std::atomic<bool>* cancelled = nullptr;
+  };
+  // Infers `request`, which must outlive the answer: `done` is called once,
+  // before Infer returns or later from a model's worker. Every call is
+  // counted in the statistics and metrics, refused ones too.
+  void Infer(const inference::ModelInferRequest& request, const Call& call,
+             InferCallback done);
+
+  // Counts a call refused before it reached a model version (e.g. by an
+  // access check).
+  void CountUnresolved(const std::string& model, const absl::Status& status,
+                       absl::Time start);
+
+ private:
+  ModelRepository* const repository_;
+  metrics::ServerMetrics* const metrics_;
+  // Model loads requested by RPC run here, not on the transports' threads.
+  // Declared last: destroyed (finishing queued loads) first.
+  TaskRunner loads_;
+};
+
+}  // namespace inferd
+
+#endif  // INFERD_SERVICE_INFERENCE_CORE_H_
