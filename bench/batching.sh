@@ -31,7 +31,7 @@ pin_server=(); pin_client=()
 [[ -n "${SERVER_CPUS:-}" ]] && pin_server=(taskset -c "$SERVER_CPUS")
 [[ -n "${CLIENT_CPUS:-}" ]] && pin_client=(taskset -c "$CLIENT_CPUS")
 
-"${pin_server[@]}" "$bin/inferd" --model-repository="$models" --grpc-port=0 --metrics-port=0 \
+"${pin_server[@]}" "$bin/inferd" --model-repository="$models" --grpc-port=0 --http-port=0 --metrics-port=0 \
   "$@" 2>"$log" &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$models"' EXIT

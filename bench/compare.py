@@ -160,7 +160,7 @@ def run_model(args, model, tmp):
     log = os.path.join(tmp, f"inferd-{model}.log")
     proc, port, metrics_port = start(
         [os.path.join(bin_dir, "inferd"), f"--model-repository={repo}",
-         "--grpc-port=0", "--metrics-port=0"],
+         "--grpc-port=0", "--http-port=0", "--metrics-port=0"],
         r"listening for gRPC on 127\.0\.0\.1:(\d+)", args.server_cpus, log,
         extra_pattern=r"metrics on http://127\.0\.0\.1:(\d+)")
     try:

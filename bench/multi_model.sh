@@ -42,7 +42,7 @@ start_server() {
         "$repo/mlp_$i/config.pbtxt"
     done
   fi
-  taskset -c "$server_cpus" "$bin/inferd" --model-repository="$repo" --grpc-port=0 \
+  taskset -c "$server_cpus" "$bin/inferd" --model-repository="$repo" --grpc-port=0 --http-port=0 \
     --metrics-port=0 --worker-pool="$mode" 2>"$work/inferd.log" &
   server=$!
   port=""

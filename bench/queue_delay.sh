@@ -22,7 +22,7 @@ cp -r "$models/mlp" "$models/mlp_fixed"
 sed -i 's/name: "mlp"/name: "mlp_fixed"/' "$models/mlp_fixed/config.pbtxt"
 echo 'parameters { key: "INFERD_QUEUE_DELAY" value: { string_value: "fixed" } }' \
   >>"$models/mlp_fixed/config.pbtxt"
-taskset -c 1 "$bin/inferd" --model-repository="$models" --grpc-port=0 \
+taskset -c 1 "$bin/inferd" --model-repository="$models" --grpc-port=0 --http-port=0 \
   --metrics-port=0 2>"$models/inferd.log" &
 server=$!
 port=""

@@ -141,6 +141,7 @@ class ModelRepository {
   void MarkStarted();
 
   ControlMode mode() const { return options_.mode; }
+  const std::string& root() const { return options_.root; }
 
   // Every model the repository is asked to serve has a ready version.
   bool AllReady() const;

@@ -24,8 +24,9 @@ packages=(
   python3-venv
   # Tests: a real Prometheus scrapes inferd; promtool checks rules/exposition.
   prometheus
-  # Tests: throwaway certificates for the TLS tests.
-  openssl
+  # Tests: throwaway certificates for the TLS tests; the README's curl
+  # examples.
+  openssl curl
 )
 
 missing=()

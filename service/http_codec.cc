@@ -300,7 +300,8 @@ float HalfToFloat(uint16_t half) {
   return (half & 0x8000) ? -value : value;
 }
 
-// Raw little-endian bytes of `type` as a flat JSON array.
+}  // namespace
+
 json RawToJson(const std::string& raw, inference::DataType type) {
   json data = json::array();
   const char* p = raw.data();
@@ -372,6 +373,8 @@ json RawToJson(const std::string& raw, inference::DataType type) {
   }
   return data;
 }
+
+namespace {
 
 json ParameterToJson(const inference::InferParameter& parameter) {
   switch (parameter.parameter_choice_case()) {
@@ -564,6 +567,45 @@ Body EncodeInferResponse(const inference::ModelInferResponse& response,
   return body;
 }
 
+Body EncodeInferRequest(const inference::ModelInferRequest& request,
+                        bool binary) {
+  json root = json::object();
+  if (!request.id().empty()) root["id"] = request.id();
+  json parameters = json::object();
+  for (const auto& [key, value] : request.parameters()) {
+    parameters[key] = ParameterToJson(value);
+  }
+  if (binary) parameters["binary_data_output"] = true;
+  if (!parameters.empty()) root["parameters"] = std::move(parameters);
+  json inputs = json::array();
+  std::string tail;
+  for (int i = 0; i < request.inputs_size(); ++i) {
+    const auto& input = request.inputs(i);
+    const std::string& raw = i < request.raw_input_contents_size()
+                                 ? request.raw_input_contents(i)
+                                 : std::string();
+    json tensor = {{"name", input.name()},
+                   {"datatype", input.datatype()},
+                   {"shape", std::vector<int64_t>(input.shape().begin(),
+                                                  input.shape().end())}};
+    if (binary) {
+      tensor["parameters"] = {{"binary_data_size", raw.size()}};
+      tail.append(raw);
+    } else {
+      tensor["data"] = RawToJson(raw, FromWireName(input.datatype()));
+    }
+    inputs.push_back(std::move(tensor));
+  }
+  root["inputs"] = std::move(inputs);
+  Body body;
+  body.bytes = root.dump();
+  if (binary) {
+    body.json_length = body.bytes.size();
+    body.bytes.append(tail);
+  }
+  return body;
+}
+
 json ToJson(const Message& message) {
   json out = json::object();
   const auto* descriptor = message.GetDescriptor();
@@ -611,8 +653,9 @@ int HttpStatus(absl::StatusCode code) {
     case absl::StatusCode::kNotFound:
       return 404;
     case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kResourceExhausted:
       return 503;
+    case absl::StatusCode::kResourceExhausted:
+      return 429;
     case absl::StatusCode::kUnimplemented:
       return 501;
     case absl::StatusCode::kPermissionDenied:

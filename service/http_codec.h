@@ -34,6 +34,13 @@ struct InferRequest {
   absl::flat_hash_set<std::string> json_outputs;
 };
 
+struct Body {
+  std::string bytes;
+  // Set when binary data follows the JSON: its length, for the
+  // Inference-Header-Content-Length header.
+  std::optional<size_t> json_length;
+};
+
 // Decodes a request body into `out` (model name and version are the
 // router's). `json_length` is the Inference-Header-Content-Length header
 // (nullopt: the whole body is JSON); the bytes after the JSON are the binary
@@ -43,17 +50,19 @@ absl::Status DecodeInferRequest(absl::string_view body,
                                 std::optional<size_t> json_length,
                                 InferRequest* out);
 
-struct Body {
-  std::string bytes;
-  // Set when binary outputs follow the JSON: its length, for the
-  // Inference-Header-Content-Length header.
-  std::optional<size_t> json_length;
-};
-
 // The response body for `response` (outputs as raw contents), outputs as
 // JSON data or binary as `wanted` asks.
 Body EncodeInferResponse(const inference::ModelInferResponse& response,
                          const InferRequest& wanted);
+
+// A client's request body for `request` (inputs as raw contents): inputs as
+// JSON data, or with `binary` as binary data after the JSON, asking for
+// binary outputs too. `json_length` is set in the binary form.
+Body EncodeInferRequest(const inference::ModelInferRequest& request,
+                        bool binary);
+
+// Raw little-endian bytes of `type` as a flat JSON array (BYTES: strings).
+nlohmann::json RawToJson(const std::string& raw, inference::DataType type);
 
 // A protobuf message as JSON with the protocol's field names, integers as
 // numbers (as Triton's HTTP API writes them, not protobuf's strings), enums

@@ -152,6 +152,40 @@ TEST(DecodeInferRequestTest, ShapeIsCheckedByTheModelNotHere) {
   EXPECT_EQ(request.request.raw_input_contents(0).size(), 4u);
 }
 
+TEST(EncodeInferRequestTest, RoundTripsThroughTheDecoder) {
+  inference::ModelInferRequest request;
+  request.set_id("r9");
+  (*request.mutable_parameters())["priority"].set_int64_param(1);
+  auto* x = request.add_inputs();
+  x->set_name("x");
+  x->set_datatype("FP32");
+  x->add_shape(1);
+  x->add_shape(3);
+  request.add_raw_input_contents(Raw<float>({0.5, -1, 3.25}));
+  auto* s = request.add_inputs();
+  s->set_name("s");
+  s->set_datatype("BYTES");
+  s->add_shape(1);
+  request.add_raw_input_contents(std::string("\2\0\0\0ok", 6));
+  for (bool binary : {false, true}) {
+    Body body = EncodeInferRequest(request, binary);
+    EXPECT_EQ(body.json_length.has_value(), binary);
+    InferRequest decoded;
+    ASSERT_TRUE(DecodeInferRequest(body.bytes, body.json_length, &decoded).ok())
+        << body.bytes;
+    EXPECT_EQ(decoded.all_binary, binary);
+    EXPECT_EQ(decoded.request.id(), "r9");
+    EXPECT_EQ(decoded.request.parameters().at("priority").int64_param(), 1);
+    ASSERT_EQ(decoded.request.raw_input_contents_size(), 2);
+    EXPECT_EQ(decoded.request.raw_input_contents(0),
+              request.raw_input_contents(0));
+    EXPECT_EQ(decoded.request.raw_input_contents(1),
+              request.raw_input_contents(1));
+    EXPECT_THAT(decoded.request.inputs(0).shape(),
+                ::testing::ElementsAre(1, 3));
+  }
+}
+
 inference::ModelInferResponse TwoOutputs() {
   inference::ModelInferResponse response;
   response.set_model_name("m");
@@ -234,6 +268,7 @@ TEST(HttpStatusTest, TritonsMapping) {
   EXPECT_EQ(HttpStatus(absl::StatusCode::kInvalidArgument), 400);
   EXPECT_EQ(HttpStatus(absl::StatusCode::kNotFound), 404);
   EXPECT_EQ(HttpStatus(absl::StatusCode::kUnavailable), 503);
+  EXPECT_EQ(HttpStatus(absl::StatusCode::kResourceExhausted), 429);
   EXPECT_EQ(HttpStatus(absl::StatusCode::kUnimplemented), 501);
   EXPECT_EQ(HttpStatus(absl::StatusCode::kPermissionDenied), 403);
   EXPECT_EQ(HttpStatus(absl::StatusCode::kInternal), 500);

@@ -1,11 +1,13 @@
 #include "service/inference_core.h"
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "model_store/data_type.h"
+#include "model_store/repository_scan.h"
 #include "service/tensor_codec.h"
 
 namespace inferd {
@@ -138,7 +140,21 @@ absl::Status InferenceCore::ModelStatistics(
 void InferenceCore::RepositoryIndex(
     const inference::RepositoryIndexRequest& request,
     inference::RepositoryIndexResponse* out) const {
-  for (const ModelStatus& model : repository_->List()) {
+  std::vector<ModelStatus> models = repository_->List();
+  // Explicit mode knows only what was asked for; the index lists every
+  // model directory, as Triton's, those never loaded with no state.
+  if (repository_->mode() == ControlMode::kExplicit && !request.ready()) {
+    absl::StatusOr<std::vector<std::string>> dirs =
+        ListModelDirs(repository_->root());
+    if (dirs.ok()) {
+      for (const std::string& name : *dirs) {
+        if (!repository_->Contains(name)) {
+          out->add_models()->set_name(name);
+        }
+      }
+    }
+  }
+  for (const ModelStatus& model : models) {
     if (model.versions.empty() && !request.ready()) {
       auto* index = out->add_models();
       index->set_name(model.name);
@@ -154,6 +170,9 @@ void InferenceCore::RepositoryIndex(
       index->set_reason(version.reason);
     }
   }
+  std::stable_sort(
+      out->mutable_models()->begin(), out->mutable_models()->end(),
+      [](const auto& a, const auto& b) { return a.name() < b.name(); });
 }
 
 void InferenceCore::RepositoryModelLoad(

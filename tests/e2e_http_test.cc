@@ -45,6 +45,7 @@ struct HttpServer {
     server->client =
         std::make_unique<httplib::Client>("127.0.0.1", server->http->port());
     server->client->set_read_timeout(60, 0);
+    server->client->set_tcp_nodelay(true);
     return server;
   }
 };
@@ -287,6 +288,17 @@ TEST(HttpExplicitModeTest, LoadUnloadAndRefusedConfigOverride) {
   ASSERT_NE(server, nullptr);
   httplib::Client& client = *server->client;
   EXPECT_EQ(client.Get("/v2/models/iris/ready")->status, 400);
+  // Every model directory is listed, loaded or not.
+  auto index = client.Post("/v2/repository/index", "", "application/json");
+  ASSERT_TRUE(index);
+  bool iris_listed = false;
+  for (const json& model : json::parse(index->body)) {
+    if (model["name"] == "iris") {
+      iris_listed = true;
+      EXPECT_EQ(model["state"], "") << index->body;
+    }
+  }
+  EXPECT_TRUE(iris_listed) << index->body;
   auto override = client.Post(
       "/v2/repository/models/iris/load",
       json{{"parameters", {{"config", "{\"max_batch_size\": 8}"}}}}.dump(),

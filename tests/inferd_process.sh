@@ -8,13 +8,15 @@
 #     prints "NAME: FAIL: MESSAGE" and exits 1.
 #   start_inferd BUILD_DIR REPOSITORY [inferd flags...]
 #     starts BUILD_DIR/bin/inferd on REPOSITORY (gRPC and metrics on free
-#     ports), logging to $tmp/server.log, and returns once it is serving;
-#     sets server_pid and grpc_port. Calls fail() if it never gets there.
+#     ports; HTTP too, on a free port), logging to $tmp/server.log, and
+#     returns once it is serving; sets server_pid, grpc_port and http_port
+#     (empty with --allow-http=false). Calls fail() if it never gets there.
 #   stop_inferd
 #     stops it (safe to call twice, and from an EXIT trap).
 
 server_pid=
 grpc_port=
+http_port=
 test_name=test
 
 setup_test() {
@@ -42,15 +44,22 @@ start_inferd() {
   # Emptied first: the loop below must not read an earlier server's port
   # before the new one's redirection truncates the file.
   : >"$tmp/server.log"
-  "$_build/bin/inferd" --model-repository="$_repository" --grpc-port=0 \
+  "$_build/bin/inferd" --model-repository="$_repository" --grpc-port=0 --http-port=0 \
     --metrics-port=0 "$@" 2>"$tmp/server.log" &
   server_pid=$!
-  # The server logs its port once it is serving; model loading comes first.
+  _want_http=yes
+  case " $* " in *" --allow-http=false "*) _want_http= ;; esac
+  # The server logs its ports once it is serving, HTTP last; model loading
+  # comes first.
   _tries=0
   while :; do
     grpc_port=$(sed -n 's/.*listening for gRPC on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
       "$tmp/server.log")
-    [ -n "$grpc_port" ] && return 0
+    http_port=$(sed -n 's/.*listening for HTTP on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
+      "$tmp/server.log")
+    if [ -n "$grpc_port" ] && { [ -z "$_want_http" ] || [ -n "$http_port" ]; }; then
+      return 0
+    fi
     if ! kill -0 "$server_pid" 2>/dev/null; then
       cat "$tmp/server.log" >&2
       server_pid=

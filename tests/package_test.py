@@ -113,7 +113,7 @@ class Server:
         self.log = open(log_path, "w")
         self.proc = subprocess.Popen(
             [os.path.join(BUILD, "bin", "inferd"),
-             f"--model-repository={repo}", "--grpc-port=0",
+             f"--model-repository={repo}", "--grpc-port=0", "--http-port=0",
              "--metrics-port=0", *flags],
             stdout=self.log, stderr=subprocess.STDOUT)
 

@@ -62,7 +62,7 @@ def start_inferd(build, models, tmp):
     log = open(os.path.join(tmp, "inferd.log"), "w+")
     proc = subprocess.Popen(
         [os.path.join(build, "bin", "inferd"),
-         f"--model-repository={models}/good", "--grpc-port=0",
+         f"--model-repository={models}/good", "--grpc-port=0", "--http-port=0",
          "--metrics-port=0"], stderr=log)
 
     def ports():

@@ -31,11 +31,21 @@ struct LoadOptions {
 // Returns the canonical name of a gRPC status code ("UNAVAILABLE").
 std::string StatusCodeName(grpc::StatusCode code);
 
+// A closed-loop load on one protocol.
+class Driver {
+ public:
+  virtual ~Driver() = default;
+  // Runs one level: sends until the measured window ends, then waits for
+  // every outstanding call before it returns what completed inside the
+  // window. Blocks for about warmup + duration.
+  virtual Samples RunLevel(const LoadOptions& options) = 0;
+};
+
 // Drives ModelInfer against a server in a closed loop. Each client thread has
 // its own channel and completion queue; a level's concurrency slots are split
 // across them (threads beyond the concurrency stay idle).
 // Thread-compatible: RunLevel() must not be called concurrently with itself.
-class LoadDriver {
+class LoadDriver final : public Driver {
  public:
   // `channels`: one per client thread, non-empty. `request` is sent by every
   // call and must outlive the driver.
@@ -46,7 +56,7 @@ class LoadDriver {
   // then waits for every outstanding call (at most rpc_timeout) before it
   // returns what completed inside the window. Blocks for about
   // warmup + duration.
-  Samples RunLevel(const LoadOptions& options);
+  Samples RunLevel(const LoadOptions& options) override;
 
  private:
   std::vector<std::unique_ptr<inference::GRPCInferenceService::Stub>> stubs_;

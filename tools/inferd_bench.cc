@@ -34,6 +34,7 @@
 #include "common/flags_util.h"
 #include "proto/inference.grpc.pb.h"
 #include "tools/bench_flags.h"
+#include "tools/bench_http.h"
 #include "tools/bench_load.h"
 #include "tools/bench_report.h"
 #include "tools/bench_request.h"
@@ -57,6 +58,12 @@ ABSL_FLAG(std::string, json, "",
 ABSL_FLAG(std::string, label, "",
           "System under test, shown in the 'system' column (default: the "
           "model name).");
+ABSL_FLAG(std::string, http, "",
+          "HOST:PORT of inferd's HTTP/REST server: the load goes there "
+          "(metadata still comes over gRPC from --server); empty: gRPC.");
+ABSL_FLAG(bool, http_binary, false,
+          "With --http: tensors as Triton's binary data extension both ways "
+          "instead of JSON.");
 ABSL_FLAG(int, threads, 1,
           "Client threads, each with its own connection and completion "
           "queue; the concurrency is split across them.");
@@ -87,6 +94,9 @@ struct Config {
   int threads = 1;
   std::string csv;
   std::string json;
+  std::string http_host;  // empty: gRPC
+  int http_port = 0;
+  bool http_binary = false;
 };
 
 absl::StatusOr<std::vector<int>> ParseConcurrency(const std::string& text) {
@@ -147,6 +157,17 @@ absl::StatusOr<Config> ConfigFromFlags() {
   }
   config.csv = absl::GetFlag(FLAGS_csv);
   config.json = absl::GetFlag(FLAGS_json);
+  const std::string http = absl::GetFlag(FLAGS_http);
+  if (!http.empty()) {
+    const size_t colon = http.rfind(':');
+    if (colon == std::string::npos ||
+        !absl::SimpleAtoi(http.substr(colon + 1), &config.http_port)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--http=", http, ": expected HOST:PORT"));
+    }
+    config.http_host = http.substr(0, colon);
+  }
+  config.http_binary = absl::GetFlag(FLAGS_http_binary);
   return config;
 }
 
@@ -264,7 +285,7 @@ bool WriteOutput(OutputFile* file, const std::string& contents) {
   return true;
 }
 
-std::vector<LevelResult> RunSweep(const Config& config, LoadDriver* driver,
+std::vector<LevelResult> RunSweep(const Config& config, Driver* driver,
                                   int64_t rows) {
   std::vector<LevelResult> results;
   std::fputs(TableHeader().c_str(), stdout);
@@ -336,9 +357,15 @@ int Run(const Config& config) {
     PrintError(bench.status());
     return kExitServer;
   }
-  LoadDriver driver(channels, &bench->request);
+  std::unique_ptr<Driver> driver;
+  if (config.http_host.empty()) {
+    driver = std::make_unique<LoadDriver>(channels, &bench->request);
+  } else {
+    driver = std::make_unique<HttpLoadDriver>(
+        config.http_host, config.http_port, bench->request, config.http_binary);
+  }
   const std::vector<LevelResult> results =
-      RunSweep(config, &driver, bench->rows_per_request);
+      RunSweep(config, driver.get(), bench->rows_per_request);
   const bool csv_written = WriteOutput(csv->get(), FormatCsv(results));
   const bool json_written = WriteOutput(json->get(), FormatJson(results));
   return csv_written && json_written ? 0 : kExitServer;
