@@ -211,11 +211,16 @@ void InferenceCore::Infer(const inference::ModelInferRequest& request,
     CountUnresolved(request.model_name(), model.status(), call.start);
     return done(model.status());
   }
-  // The answer keeps the version alive while the call uses it.
-  InferCallback answer = [model = *model, done = std::move(done)](
-                             absl::StatusOr<InferResponse> result) {
-    done(std::move(result));
-  };
+  // The call keeps the version alive until it is answered, and lets go
+  // before answering: once the caller has its answer it may shut the
+  // server down, which the version must not outlive. One holder for every
+  // copy of the callback.
+  auto held = std::make_shared<std::shared_ptr<ServableModel>>(*model);
+  InferCallback answer =
+      [held, done = std::move(done)](absl::StatusOr<InferResponse> result) {
+        held->reset();
+        done(std::move(result));
+      };
   InferRequest decoded;
   if (absl::Status s = DecodeInferRequest(request, &decoded); !s.ok()) {
     return (*model)->Refuse(s, std::move(answer));

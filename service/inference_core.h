@@ -1,6 +1,7 @@
 #ifndef INFERD_SERVICE_INFERENCE_CORE_H_
 #define INFERD_SERVICE_INFERENCE_CORE_H_
 
+#include <atomic>
 #include <functional>
 #include <string>
 
@@ -30,7 +31,16 @@ class InferenceCore {
   InferenceCore(ModelRepository* repository, metrics::ServerMetrics* metrics)
       : repository_(repository), metrics_(metrics) {}
 
-  bool ServerReady() const { return repository_->AllReady(); }
+  // False while draining (see StartDraining()), else whether every model is
+  // ready.
+  bool ServerReady() const {
+    return !draining_.load(std::memory_order_relaxed) &&
+           repository_->AllReady();
+  }
+  // From now on the server reports itself not ready (health, readiness)
+  // while it keeps serving every call: the notice that lets load balancers
+  // and Kubernetes endpoints stop sending before it stops taking calls.
+  void StartDraining() { draining_.store(true, std::memory_order_relaxed); }
   bool ModelReady(const std::string& name, const std::string& version) const {
     return repository_->Get(name, version).ok();
   }
@@ -70,6 +80,7 @@ class InferenceCore {
  private:
   ModelRepository* const repository_;
   metrics::ServerMetrics* const metrics_;
+  std::atomic<bool> draining_{false};
   // Model loads requested by RPC run here, not on the transports' threads.
   // Declared last: destroyed (finishing queued loads) first.
   TaskRunner loads_;

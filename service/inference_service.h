@@ -38,6 +38,7 @@ class InferenceService final
       : core_(repository, metrics), access_(access) {}
 
   InferenceCore* core() { return &core_; }
+  const InferenceCore& core() const { return core_; }
 
   grpc::ServerUnaryReactor* ServerLive(
       grpc::CallbackServerContext* context,

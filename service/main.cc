@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -147,6 +148,14 @@ ABSL_FLAG(std::string, metrics_server_cert, "",
           "over HTTPS only.");
 ABSL_FLAG(std::string, metrics_server_key, "",
           "PEM private key for the metrics endpoint's HTTPS.");
+ABSL_FLAG(int, drain_notice_secs, 0,
+          "After SIGTERM/SIGINT: seconds during which health and readiness "
+          "answer NOT_SERVING while every call is still served, so that load "
+          "balancers and Kubernetes endpoints stop sending; then the servers "
+          "stop taking calls (gRPC sends GOAWAY).");
+ABSL_FLAG(int, exit_timeout_secs, 30,
+          "After the drain notice: seconds to finish the calls in flight "
+          "before the rest are cancelled (Triton's flag).");
 ABSL_FLAG(int, inter_op_threads, 1,
           "LibTorch inter-op threads (TorchScript fork/wait). Default 1; 0 "
           "keeps LibTorch's default.");
@@ -398,9 +407,24 @@ int Serve(const std::string& root, const inferd::ServerOptions& options,
   }
 
   const int signal = inferd::WaitForStopSignal(stop_signals);
-  inferd::LogInfo("signal ", signal, ": shutting down");
-  if (http != nullptr) http->Shutdown(absl::Seconds(5));
-  (*server)->Shutdown();
+  // The drain order: not ready (still serving) for the notice, then no new
+  // calls (GOAWAY), then the calls in flight finish (up to the exit
+  // timeout), then every queued request is answered as the models unload.
+  const absl::Duration notice =
+      absl::Seconds(std::max(0, absl::GetFlag(FLAGS_drain_notice_secs)));
+  const absl::Duration exit_timeout =
+      absl::Seconds(std::max(0, absl::GetFlag(FLAGS_exit_timeout_secs)));
+  inferd::LogInfo("signal ", signal, ": draining; not ready for ",
+                  absl::FormatDuration(notice), ", then up to ",
+                  absl::FormatDuration(exit_timeout),
+                  " to finish the calls in flight");
+  (*server)->StartDraining();
+  absl::SleepFor(notice);
+  std::thread http_stop([&http, exit_timeout] {
+    if (http != nullptr) http->Shutdown(exit_timeout);
+  });
+  (*server)->Shutdown(exit_timeout);
+  http_stop.join();
   http.reset();
   server->reset();
   repository->reset();

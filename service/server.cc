@@ -269,7 +269,12 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
 InferenceServer::~InferenceServer() { Shutdown(); }
 
 bool InferenceServer::Serving() const {
-  return !shut_down_ && repository_->AllReady();
+  return !shut_down_ && service_.core().ServerReady();
+}
+
+void InferenceServer::StartDraining() {
+  service_.core()->StartDraining();
+  UpdateHealth();
 }
 
 void InferenceServer::UpdateHealth() {

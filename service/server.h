@@ -82,6 +82,10 @@ class InferenceServer {
   // What the HTTP front end shares with gRPC's service.
   InferenceCore* core() { return service_.core(); }
 
+  // Health and readiness answer NOT_SERVING from now on; calls are still
+  // served (the drain notice before Shutdown()).
+  void StartDraining();
+
   // Re-reads readiness into the health service.
   void UpdateHealth();
 
@@ -89,8 +93,8 @@ class InferenceServer {
   // flight (up to `grace`), then cancels the rest. Idempotent.
   void Shutdown(absl::Duration grace = absl::Seconds(5));
 
-  // Whether health checks answer SERVING: every model ready, not shutting
-  // down.
+  // Whether health checks answer SERVING: every model ready, not draining
+  // or shutting down.
   bool Serving() const;
 
  private:
