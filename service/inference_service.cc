@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "model_store/data_type.h"
 #include "service/status_util.h"
+#include "service/stream_infer.h"
 #include "service/tensor_codec.h"
 
 namespace inferd {
@@ -29,9 +30,8 @@ grpc::ServerUnaryReactor* Unimplemented(grpc::CallbackServerContext* context,
 // use it.
 class InferReactor final : public grpc::ServerUnaryReactor {
  public:
-  InferReactor(std::shared_ptr<ServableModel> model,
-               inference::ModelInferResponse* response)
-      : model_(std::move(model)), response_(response) {}
+  explicit InferReactor(inference::ModelInferResponse* response)
+      : response_(response) {}
 
   void OnCancel() override {
     cancelled_.store(true, std::memory_order_relaxed);
@@ -47,8 +47,6 @@ class InferReactor final : public grpc::ServerUnaryReactor {
   const std::atomic<bool>* cancelled() const { return &cancelled_; }
 
  private:
-  // Keeps the version alive while the call uses it.
-  const std::shared_ptr<ServableModel> model_;
   inference::ModelInferResponse* const response_;
   // Set by gRPC when the client cancels or its deadline passes.
   std::atomic<bool> cancelled_{false};
@@ -195,25 +193,39 @@ grpc::ServerUnaryReactor* InferenceService::ModelInfer(
     CountUnresolved(request->model_name(), allowed, start);
     return FinishNow(context, ToGrpcStatus(allowed));
   }
+  auto* reactor = new InferReactor(response);
+  SubmitInfer(*request, start, absl::FromChrono(context->deadline()),
+              reactor->cancelled(),
+              [reactor](absl::StatusOr<InferResponse> result) {
+                reactor->Answer(std::move(result));
+              });
+  return reactor;
+}
+
+void InferenceService::SubmitInfer(const inference::ModelInferRequest& request,
+                                   absl::Time start, absl::Time deadline,
+                                   const std::atomic<bool>* cancelled,
+                                   InferCallback done) {
   absl::StatusOr<std::shared_ptr<ServableModel>> model =
-      repository_->Get(request->model_name(), request->model_version());
+      repository_->Get(request.model_name(), request.model_version());
   if (!model.ok()) {
-    CountUnresolved(request->model_name(), model.status(), start);
-    return FinishNow(context, ToGrpcStatus(model.status()));
+    CountUnresolved(request.model_name(), model.status(), start);
+    done(model.status());
+    return;
   }
-  auto* reactor = new InferReactor(*model, response);
-  auto answer = [reactor](absl::StatusOr<InferResponse> result) {
-    reactor->Answer(std::move(result));
+  // The callback keeps the version alive until the request is answered.
+  InferCallback answer = [model = *model, done = std::move(done)](
+                             absl::StatusOr<InferResponse> result) {
+    done(std::move(result));
   };
   InferRequest decoded;
-  if (absl::Status s = DecodeInferRequest(*request, &decoded); !s.ok()) {
+  if (absl::Status s = DecodeInferRequest(request, &decoded); !s.ok()) {
     (*model)->Refuse(s, std::move(answer));
-    return reactor;
+    return;
   }
-  decoded.deadline = absl::FromChrono(context->deadline());
-  decoded.cancelled = reactor->cancelled();
+  decoded.deadline = deadline;
+  decoded.cancelled = cancelled;
   (*model)->Infer(std::move(decoded), std::move(answer));
-  return reactor;
 }
 
 void InferenceService::CountUnresolved(const std::string& model,
@@ -243,10 +255,15 @@ grpc::ServerBidiReactor<inference::ModelInferRequest,
 InferenceService::ModelStreamInfer(grpc::CallbackServerContext* context) {
   absl::Status allowed = CheckAccess(*context, "ModelStreamInfer");
   if (!allowed.ok()) return new FinishedStream(ToGrpcStatus(allowed));
-  return new FinishedStream(grpc::Status(
-      grpc::StatusCode::UNIMPLEMENTED,
-      absl::StrCat("ModelStreamInfer is not implemented by inferd ",
-                   kServerVersion, "; use ModelInfer")));
+  // gRPC's Shutdown waits for every reactor's OnDone, after which the
+  // reactor submits nothing: the service outlives every use of `this`.
+  return new StreamInferReactor(
+      absl::FromChrono(context->deadline()),
+      [this](const inference::ModelInferRequest& request, absl::Time start,
+             absl::Time deadline, const std::atomic<bool>* cancelled,
+             InferCallback done) {
+        SubmitInfer(request, start, deadline, cancelled, std::move(done));
+      });
 }
 
 #define INFERD_UNIMPLEMENTED_RPC(Rpc)                                       \

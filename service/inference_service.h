@@ -3,12 +3,15 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <functional>
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "common/task_runner.h"
 #include "metrics/metrics.h"
+#include "model_store/infer_request.h"
 #include "model_store/model_repository.h"
 #include "proto/inference.grpc.pb.h"
 #include "service/access_control.h"
@@ -83,10 +86,13 @@ class InferenceService final
       const inference::RepositoryModelUnloadRequest* request,
       inference::RepositoryModelUnloadResponse* response) override;
 
-  // Not implemented yet: answered UNIMPLEMENTED with the RPC's name.
+  // Each request of the stream goes the way of a ModelInfer call
+  // (SubmitInfer) and is answered in order; see StreamInferReactor.
   grpc::ServerBidiReactor<inference::ModelInferRequest,
                           inference::ModelStreamInferResponse>*
   ModelStreamInfer(grpc::CallbackServerContext* context) override;
+
+  // Not implemented yet: answered UNIMPLEMENTED with the RPC's name.
   grpc::ServerUnaryReactor* SystemSharedMemoryStatus(
       grpc::CallbackServerContext* context,
       const inference::SystemSharedMemoryStatusRequest* request,
@@ -121,6 +127,17 @@ class InferenceService final
       inference::LogSettingsResponse* response) override;
 
  private:
+  // The path of every inference request, a ModelInfer call or one request
+  // of a ModelStreamInfer stream: resolves the model version (a request that
+  // reaches none is counted by CountUnresolved and answered with why),
+  // decodes the request and queues it on that version (or has the version
+  // refuse it, accounted as its own). `done` receives exactly one answer, on
+  // this thread or a model worker; the version is held until then.
+  // `request` and `*cancelled` (may be null) must outlive the answer; `start`
+  // is when the request arrived. Never blocks.
+  void SubmitInfer(const inference::ModelInferRequest& request,
+                   absl::Time start, absl::Time deadline,
+                   const std::atomic<bool>* cancelled, InferCallback done);
   // Counts a call that was answered before it reached a model version.
   void CountUnresolved(const std::string& model, const absl::Status& status,
                        absl::Time start);
