@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "service/status_util.h"
+#include "service/stream_infer.h"
 #include "service/tensor_codec.h"
 
 namespace inferd {
@@ -198,10 +199,16 @@ grpc::ServerBidiReactor<inference::ModelInferRequest,
 InferenceService::ModelStreamInfer(grpc::CallbackServerContext* context) {
   absl::Status allowed = CheckAccess(*context, "ModelStreamInfer");
   if (!allowed.ok()) return new FinishedStream(ToGrpcStatus(allowed));
-  return new FinishedStream(grpc::Status(
-      grpc::StatusCode::UNIMPLEMENTED,
-      absl::StrCat("ModelStreamInfer is not implemented by inferd ",
-                   kServerVersion, "; use ModelInfer")));
+  // gRPC's Shutdown waits for every reactor's OnDone, after which the
+  // reactor submits nothing: the service outlives every use of `this`.
+  return new StreamInferReactor(
+      absl::FromChrono(context->deadline()),
+      [this](const inference::ModelInferRequest& request, absl::Time start,
+             absl::Time deadline, const std::atomic<bool>* cancelled,
+             InferCallback done) {
+        core_.Infer(request, InferenceCore::Call{start, deadline, cancelled},
+                    std::move(done));
+      });
 }
 
 #define INFERD_UNIMPLEMENTED_RPC(Rpc)                                       \

@@ -3,11 +3,13 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <functional>
 #include <string>
 
 #include "absl/strings/string_view.h"
 #include "metrics/metrics.h"
+#include "model_store/infer_request.h"
 #include "model_store/model_repository.h"
 #include "proto/inference.grpc.pb.h"
 #include "service/access_control.h"
@@ -86,10 +88,13 @@ class InferenceService final
       const inference::RepositoryModelUnloadRequest* request,
       inference::RepositoryModelUnloadResponse* response) override;
 
-  // Not implemented yet: answered UNIMPLEMENTED with the RPC's name.
+  // Each request of the stream goes the way of a ModelInfer call
+  // (InferenceCore::Infer) and is answered in order; see StreamInferReactor.
   grpc::ServerBidiReactor<inference::ModelInferRequest,
                           inference::ModelStreamInferResponse>*
   ModelStreamInfer(grpc::CallbackServerContext* context) override;
+
+  // Not implemented yet: answered UNIMPLEMENTED with the RPC's name.
   grpc::ServerUnaryReactor* SystemSharedMemoryStatus(
       grpc::CallbackServerContext* context,
       const inference::SystemSharedMemoryStatusRequest* request,

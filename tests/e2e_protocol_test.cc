@@ -345,14 +345,6 @@ TEST_F(ProtocolTest, UnimplementedRpcsNameThemselves) {
       server_->stub().SystemSharedMemoryStatus(&context, {}, &shm);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_THAT(status.error_message(), HasSubstr("SystemSharedMemoryStatus"));
-
-  grpc::ClientContext stream_context;
-  auto stream = server_->stub().ModelStreamInfer(&stream_context);
-  inference::ModelStreamInferResponse reply;
-  EXPECT_FALSE(stream->Read(&reply));
-  status = stream->Finish();
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("ModelStreamInfer"));
 }
 
 TEST_F(ProtocolTest, HealthServiceReportsServing) {

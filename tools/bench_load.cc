@@ -6,16 +6,10 @@
 #include <thread>
 #include <utility>
 
+#include "tools/bench_stream.h"
+
 namespace inferd::bench {
 namespace {
-
-using SteadyClock = std::chrono::steady_clock;
-
-// Where the measured window lies.
-struct Window {
-  SteadyClock::time_point start;
-  SteadyClock::time_point end;
-};
 
 // One client thread's share of a level: `slots` calls kept in flight on its
 // own completion queue until the window ends. Used by one thread only.
@@ -110,6 +104,31 @@ void Worker::Run() {
   }
 }
 
+// Part `i` of `total` split into `parts`; the remainder is spread so parts
+// differ by at most one.
+int Share(int total, int parts, int i) {
+  return total / parts + (i < total % parts ? 1 : 0);
+}
+
+// Runs every worker on a thread of its own and merges what they recorded.
+template <typename W>
+Samples RunWorkers(const std::vector<std::unique_ptr<W>>& workers) {
+  std::vector<std::thread> running;
+  running.reserve(workers.size());
+  for (auto& worker : workers) {
+    running.emplace_back([w = worker.get()] { w->Run(); });
+  }
+  for (std::thread& thread : running) {
+    thread.join();
+  }
+
+  Samples samples;
+  for (auto& worker : workers) {
+    samples.Merge(worker->TakeSamples());
+  }
+  return samples;
+}
+
 }  // namespace
 
 std::string StatusCodeName(grpc::StatusCode code) {
@@ -163,35 +182,36 @@ LoadDriver::LoadDriver(
 }
 
 Samples LoadDriver::RunLevel(const LoadOptions& options) {
-  const int threads =
-      std::min(options.concurrency, static_cast<int>(stubs_.size()));
   const SteadyClock::time_point now = SteadyClock::now();
   Window window;
   window.start = now + absl::ToChronoNanoseconds(options.warmup);
   window.end = window.start + absl::ToChronoNanoseconds(options.duration);
 
-  std::vector<std::unique_ptr<Worker>> workers;
-  for (int i = 0; i < threads; ++i) {
-    // Spread the remainder so slot counts differ by at most one.
-    const int slots = options.concurrency / threads +
-                      (i < options.concurrency % threads ? 1 : 0);
-    workers.push_back(std::make_unique<Worker>(stubs_[i].get(), request_, slots,
-                                               window, options.rpc_timeout));
-  }
-  std::vector<std::thread> running;
-  running.reserve(workers.size());
-  for (auto& worker : workers) {
-    running.emplace_back([w = worker.get()] { w->Run(); });
-  }
-  for (std::thread& thread : running) {
-    thread.join();
+  if (options.streams > 0) {
+    const int streams = std::min(options.streams, options.concurrency);
+    const int threads = std::min(streams, static_cast<int>(stubs_.size()));
+    // Stream s runs on thread s % threads.
+    std::vector<std::vector<int>> slots(threads);
+    for (int s = 0; s < streams; ++s) {
+      slots[s % threads].push_back(Share(options.concurrency, streams, s));
+    }
+    std::vector<std::unique_ptr<StreamWorker>> workers;
+    for (int i = 0; i < threads; ++i) {
+      workers.push_back(std::make_unique<StreamWorker>(
+          stubs_[i].get(), request_, slots[i], window, options.rpc_timeout));
+    }
+    return RunWorkers(workers);
   }
 
-  Samples samples;
-  for (auto& worker : workers) {
-    samples.Merge(worker->TakeSamples());
+  const int threads =
+      std::min(options.concurrency, static_cast<int>(stubs_.size()));
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (int i = 0; i < threads; ++i) {
+    workers.push_back(std::make_unique<Worker>(
+        stubs_[i].get(), request_, Share(options.concurrency, threads, i),
+        window, options.rpc_timeout));
   }
-  return samples;
+  return RunWorkers(workers);
 }
 
 }  // namespace inferd::bench

@@ -26,6 +26,10 @@ struct LoadOptions {
   absl::Duration duration = absl::Seconds(10);
   // Deadline of each call, from its send.
   absl::Duration rpc_timeout = absl::Seconds(30);
+  // 0: every request is a ModelInfer call. N > 0: requests travel on N
+  // ModelStreamInfer streams (at most one per outstanding request), spread
+  // over the client threads, the concurrency split across them.
+  int streams = 0;
 };
 
 // Returns the canonical name of a gRPC status code ("UNAVAILABLE").
@@ -41,9 +45,10 @@ class Driver {
   virtual Samples RunLevel(const LoadOptions& options) = 0;
 };
 
-// Drives ModelInfer against a server in a closed loop. Each client thread has
-// its own channel and completion queue; a level's concurrency slots are split
-// across them (threads beyond the concurrency stay idle).
+// Drives ModelInfer (or ModelStreamInfer, see LoadOptions::streams) against a
+// server in a closed loop. Each client thread has its own channel and
+// completion queue; a level's concurrency slots are split across them
+// (threads beyond the concurrency stay idle).
 // Thread-compatible: RunLevel() must not be called concurrently with itself.
 class LoadDriver final : public Driver {
  public:

@@ -2,8 +2,11 @@
 // KServe v2 / Triton gRPC server). At concurrency C exactly C ModelInfer
 // requests are outstanding at all times; after a warm-up it measures
 // throughput, latency percentiles and errors for each concurrency level.
+// With --streaming the requests travel on ModelStreamInfer streams instead
+// (--streams of them), the C outstanding requests split across the streams.
 //
 //   build/bin/inferd-bench --model=mlp --concurrency=1,8,64 --csv=mlp.csv
+//   build/bin/inferd-bench --model=mlp --concurrency=64 --streaming --streams=4
 //
 // Exit status: 0 when every level ran (even if requests failed; they are
 // counted), 1 when the server cannot be reached or cannot serve the model (or
@@ -67,6 +70,14 @@ ABSL_FLAG(bool, http_binary, false,
 ABSL_FLAG(int, threads, 1,
           "Client threads, each with its own connection and completion "
           "queue; the concurrency is split across them.");
+ABSL_FLAG(bool, streaming, false,
+          "Send the requests on ModelStreamInfer streams instead of "
+          "ModelInfer calls; an answer with an error_message counts as "
+          "error STREAM_ERROR.");
+ABSL_FLAG(int, streams, 1,
+          "With --streaming: streams per level (at most the concurrency), "
+          "spread over the client threads; each keeps its share of the "
+          "concurrency outstanding.");
 
 namespace inferd::bench {
 namespace {
@@ -92,6 +103,7 @@ struct Config {
   absl::Duration warmup;
   int64_t rows = 1;
   int threads = 1;
+  int streams = 0;  // 0: ModelInfer calls
   std::string csv;
   std::string json;
   std::string http_host;  // empty: gRPC
@@ -155,6 +167,12 @@ absl::StatusOr<Config> ConfigFromFlags() {
         absl::StrCat("--rows=", config.rows, " --threads=", config.threads,
                      ": both must be >= 1"));
   }
+  const int streams = absl::GetFlag(FLAGS_streams);
+  if (streams < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--streams=", streams, ": expected >= 1"));
+  }
+  config.streams = absl::GetFlag(FLAGS_streaming) ? streams : 0;
   config.csv = absl::GetFlag(FLAGS_csv);
   config.json = absl::GetFlag(FLAGS_json);
   const std::string http = absl::GetFlag(FLAGS_http);
@@ -294,6 +312,7 @@ std::vector<LevelResult> RunSweep(const Config& config, Driver* driver,
     options.concurrency = concurrency;
     options.warmup = config.warmup;
     options.duration = config.duration;
+    options.streams = config.streams;
     Samples samples = driver->RunLevel(options);
     ReportErrors(concurrency, samples);
     const LevelKey key{config.label, config.model, concurrency, rows};
@@ -332,13 +351,18 @@ absl::StatusOr<BenchRequest> Prepare(
                  "dimension; --rows=%lld ignored\n",
                  config.model.c_str(), static_cast<long long>(config.rows));
   }
+  const std::string transport =
+      config.streams > 0
+          ? absl::StrCat("ModelStreamInfer on ", config.streams, " stream(s)")
+          : std::string("ModelInfer calls");
   std::fprintf(stderr,
                "inferd-bench: %s at %s, inputs %s; warm-up %s, %s per level, "
-               "%d client thread(s)\n",
+               "%d client thread(s), %s\n",
                config.model.c_str(), config.server.c_str(),
                DescribeInputs(bench->request).c_str(),
                absl::FormatDuration(config.warmup).c_str(),
-               absl::FormatDuration(config.duration).c_str(), config.threads);
+               absl::FormatDuration(config.duration).c_str(), config.threads,
+               transport.c_str());
   return bench;
 }
 
@@ -378,7 +402,8 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "inferd-bench --model=NAME [--server=127.0.0.1:8001] "
       "[--concurrency=1,2,4] [--duration=10] [--warmup=2] [--rows=1] "
-      "[--threads=1] [--label=NAME] [--csv=PATH] [--json=PATH]");
+      "[--threads=1] [--streaming [--streams=1]] [--label=NAME] [--csv=PATH] "
+      "[--json=PATH]");
   inferd::bench::ListHelpFlagsFrom("tools/inferd_bench");
   if (absl::Status status = inferd::bench::ParseFlagsOrUsageError(argc, argv);
       !status.ok()) {
