@@ -6,8 +6,9 @@
 # (b) Every metric name used by the rules (alerts.yml, and the series and
 #     expressions of alerts_test.yml) and by the Grafana dashboard (every
 #     "expr", and the template variables' label_values()) must be one inferd
-#     exports (the list below; histograms only through _bucket/_sum/_count),
-#     a recording rule defined in alerts.yml, or `up` (written by Prometheus).
+#     exports (deploy/metric_names.txt; histograms only through
+#     _bucket/_sum/_count), a recording rule defined in alerts.yml, or `up`
+#     (written by Prometheus).
 #     With METRICS_URL (e.g. http://127.0.0.1:8002/metrics) each of those
 #     names must also appear in the server's real exposition; run it against
 #     a server that has loaded a model and answered a request, so that the
@@ -74,29 +75,19 @@ fi
 
 echo "+ check metric names"
 "$python" - "$prom_dir/alerts.yml" "$prom_dir/alerts_test.yml" "$dashboard" \
-  "$exposition" "$tmp/dashboard_rules.yml" <<'EOF' || status=1
+  "$exposition" "$tmp/dashboard_rules.yml" "$root/deploy/metric_names.txt" \
+  <<'EOF' || status=1
 import json
 import re
 import sys
 
-# What inferd exports (name -> type). Keep in step with metrics/ and the
-# Metrics section of DESIGN.md.
-EXPORTED = {
-    "inferd_requests_total": "counter",
-    "inferd_request_duration_seconds": "histogram",
-    "inferd_queue_duration_seconds": "histogram",
-    "inferd_compute_duration_seconds": "histogram",
-    "inferd_batch_size": "histogram",
-    "inferd_inferences_total": "counter",
-    "inferd_executions_total": "counter",
-    "inferd_queue_depth": "gauge",
-    "inferd_queue_capacity": "gauge",
-    "inferd_model_loads_total": "counter",
-    "inferd_model_ready": "gauge",
-    "process_cpu_seconds_total": "counter",
-    "process_resident_memory_bytes": "gauge",
-    "process_start_time_seconds": "gauge",
-}
+# What inferd exports (name -> type): deploy/metric_names.txt, shared with
+# tests/deploy_manifests_test.sh.
+EXPORTED = {}
+for raw in open(sys.argv[6], encoding="utf-8"):
+    fields = raw.split("#", 1)[0].split()
+    if fields:
+        EXPORTED[fields[0]] = fields[1]
 # Series Prometheus writes itself for every target; never in an exposition.
 SYNTHETIC = {"up"}
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
@@ -321,11 +312,11 @@ if exposition_path:
     for name in sorted(EXPORTED):
         probe = name + "_bucket" if EXPORTED[name] == "histogram" else name
         if probe not in present:
-            print(f"note: {name} is in this script's list but not in the exposition")
+            print(f"note: {name} is in deploy/metric_names.txt but not in the exposition")
     for name in sorted(n for n in families if n.startswith("inferd_")):
         base = re.sub(r"_(bucket|sum|count)$", "", name)
         if name not in EXPORTED and base not in EXPORTED:
-            print(f"note: the server exports {name}, which this script does not know")
+            print(f"note: the server exports {name}, which deploy/metric_names.txt does not list")
 
 # The dashboard's queries as recording rules, so that promtool parses them
 # (Grafana's variables replaced by what they expand to).
