@@ -64,6 +64,15 @@ std::optional<ModelPath> ParseModelPath(const std::vector<std::string>& parts,
   return path;
 }
 
+// The gRPC request message (metadata, config, statistics) for a model path.
+template <typename Request>
+Request ForModel(const ModelPath& path) {
+  Request request;
+  request.set_name(path.model);
+  request.set_version(path.version);
+  return request;
+}
+
 // The protocol group of a route, for --http-restricted-api.
 ProtocolGroup GroupOf(const std::vector<std::string>& parts,
                       const std::string& action) {
@@ -210,32 +219,28 @@ void HttpApi::Handle(const http::Request& request, http::Reply reply) {
       }
       if (!get) return reply(Error(WrongMethod(request, "GET")));
       if (action.empty()) {
-        inference::ModelMetadataRequest wanted;
-        wanted.set_name(model->model);
-        wanted.set_version(model->version);
         inference::ModelMetadataResponse metadata;
-        return reply(
-            ProtoOrError(core_->ModelMetadata(wanted, &metadata), metadata));
+        return reply(ProtoOrError(
+            core_->ModelMetadata(
+                ForModel<inference::ModelMetadataRequest>(*model), &metadata),
+            metadata));
       }
       if (action == "ready") {
         return reply(Health(core_->ModelReady(model->model, model->version)));
       }
       if (action == "config") {
-        inference::ModelConfigRequest wanted;
-        wanted.set_name(model->model);
-        wanted.set_version(model->version);
         inference::ModelConfigResponse config;
-        absl::Status status = core_->ModelConfig(wanted, &config);
+        absl::Status status = core_->ModelConfig(
+            ForModel<inference::ModelConfigRequest>(*model), &config);
         if (!status.ok()) return reply(Error(status));
         return reply(Ok(http_codec::ToJson(config.config())));
       }
       if (action == "stats") {
-        inference::ModelStatisticsRequest wanted;
-        wanted.set_name(model->model);
-        wanted.set_version(model->version);
         inference::ModelStatisticsResponse stats;
-        return reply(
-            ProtoOrError(core_->ModelStatistics(wanted, &stats), stats));
+        return reply(ProtoOrError(
+            core_->ModelStatistics(
+                ForModel<inference::ModelStatisticsRequest>(*model), &stats),
+            stats));
       }
     }
   }
