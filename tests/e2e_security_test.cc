@@ -420,8 +420,9 @@ class FlagsTest : public ::testing::Test {
     const fs::path err = dir_.path() / "stderr.txt";
     const std::string command = absl::StrCat(
         "timeout -k 5 30 '", inferd_.string(), "' --model-repository='",
-        (dir_.path() / "models").string(), "' --grpc-port=0 --http-port=0 --metrics-port=0 ",
-        flags, " >/dev/null 2>'", err.string(), "'");
+        (dir_.path() / "models").string(),
+        "' --grpc-port=0 --http-port=0 --metrics-port=0 ", flags,
+        " >/dev/null 2>'", err.string(), "'");
     const int status = std::system(command.c_str());
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1,
             ReadFileOrDie(err.string())};
