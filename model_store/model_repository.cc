@@ -8,6 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/client_text.h"
 #include "common/logging.h"
 #include "model_store/model_config.h"
 #include "model_store/repository_paths.h"

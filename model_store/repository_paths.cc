@@ -4,28 +4,11 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "common/client_text.h"
 
 namespace inferd {
 namespace fs = std::filesystem;
-
-std::string ClientText(absl::string_view text, size_t max_bytes) {
-  std::string out;
-  const size_t shown = std::min(text.size(), max_bytes);
-  for (size_t i = 0; i < shown; ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f) {
-      absl::StrAppendFormat(&out, "\\x%02x", c);
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  if (shown < text.size()) {
-    absl::StrAppend(&out, "... (", text.size(), " bytes)");
-  }
-  return out;
-}
 
 absl::Status ValidateModelName(absl::string_view name) {
   auto refuse = [name](absl::string_view why) {

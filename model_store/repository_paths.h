@@ -44,10 +44,6 @@ bool DirectoryInside(const std::string& dir, const std::string& root);
 std::string WithoutRoot(absl::string_view message, absl::string_view root);
 absl::Status WithoutRoot(const absl::Status& status, absl::string_view root);
 
-// Client-supplied text for an error message: at most `max_bytes` bytes,
-// control characters escaped, with "... (N bytes)" when cut.
-std::string ClientText(absl::string_view text, size_t max_bytes = 128);
-
 }  // namespace inferd
 
 #endif  // INFERD_MODEL_STORE_REPOSITORY_PATHS_H_

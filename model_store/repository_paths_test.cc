@@ -39,15 +39,6 @@ TEST(ValidateModelNameTest, RefusesWhatIsNotOneDirectoryName) {
               HasSubstr("control character"));
 }
 
-TEST(ClientTextTest, CutsLongTextAndEscapesControlCharacters) {
-  EXPECT_EQ(ClientText("iris"), "iris");
-  EXPECT_EQ(ClientText("a\nb"), "a\\x0ab");
-  const std::string huge(1 << 20, 'x');
-  const std::string shown = ClientText(huge);
-  EXPECT_LT(shown.size(), 200u);
-  EXPECT_THAT(shown, HasSubstr("(1048576 bytes)"));
-}
-
 TEST(WithoutRootTest, NamesPathsRelativeToTheRepository) {
   EXPECT_EQ(WithoutRoot("/srv/models/iris/1/model.pt: corrupt", "/srv/models"),
             "iris/1/model.pt: corrupt");

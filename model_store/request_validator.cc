@@ -6,8 +6,8 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/client_text.h"
 #include "model_store/data_type.h"
-#include "model_store/repository_paths.h"
 #include "model_store/shape.h"
 
 namespace inferd {

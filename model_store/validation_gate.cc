@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/client_text.h"
 #include "model_store/data_type.h"
 #include "model_store/model_config.h"
 #include "model_store/output_encoding.h"

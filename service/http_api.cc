@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/client_text.h"
 #include "service/http_codec.h"
 #include "service/tensor_codec.h"
 
@@ -89,7 +90,7 @@ ProtocolGroup GroupOf(const std::vector<std::string>& parts,
 
 absl::Status WrongMethod(const http::Request& request, const char* wanted) {
   return absl::InvalidArgumentError(absl::StrCat(
-      request.method, " ", request.path.substr(0, 128), ": use ", wanted));
+      request.method, " ", ClientText(request.path), ": use ", wanted));
 }
 
 // The body of a repository load request as the gRPC message's parameters.
@@ -117,7 +118,7 @@ absl::Status DecodeLoadParameters(const std::string& body,
       parameter.set_string_param(value.get<std::string>());
     } else {
       return absl::InvalidArgumentError(
-          absl::StrCat("parameter \"", key.substr(0, 128),
+          absl::StrCat("parameter \"", ClientText(key),
                        "\" must be a boolean, integer or string"));
     }
   }
@@ -131,7 +132,7 @@ void HttpApi::Handle(const http::Request& request, http::Reply reply) {
       absl::StrSplit(request.path, '/', absl::SkipEmpty());
   if (parts.empty() || parts[0] != "v2") {
     return reply(Error(absl::NotFoundError(
-        absl::StrCat("no such endpoint ", request.path.substr(0, 128),
+        absl::StrCat("no such endpoint ", ClientText(request.path),
                      "; the v2 protocol is under /v2"))));
   }
   const bool get = request.method == "GET" || request.method == "HEAD";
@@ -250,7 +251,7 @@ void HttpApi::Handle(const http::Request& request, http::Reply reply) {
         "/v2/", parts[1], " is not implemented by inferd ", kServerVersion))));
   }
   return reply(Error(absl::NotFoundError(absl::StrCat(
-      "no such endpoint ", request.method, " ", request.path.substr(0, 128)))));
+      "no such endpoint ", request.method, " ", ClientText(request.path)))));
 }
 
 namespace {
@@ -277,7 +278,7 @@ void HttpApi::Infer(const http::Request& request, const std::string& model,
       absl::Status bad = absl::InvalidArgumentError(
           absl::StrCat("Inference-Header-Content-Length must be a byte "
                        "count, not \"",
-                       header->substr(0, 64), "\""));
+                       ClientText(*header, 64), "\""));
       core_->CountUnresolved(model, bad, call.start);
       return state->reply(Error(bad));
     }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/client_text.h"
 #include "model_store/data_type.h"
 
 namespace inferd::http_codec {
@@ -18,13 +19,9 @@ using google::protobuf::Message;
 using google::protobuf::Reflection;
 using nlohmann::json;
 
-// Client strings quoted in errors are cut to this many bytes.
-constexpr size_t kQuoteBytes = 128;
-
+// Client text in an error message, in quotes (see ClientText).
 std::string Quote(absl::string_view text) {
-  if (text.size() <= kQuoteBytes) return absl::StrCat("\"", text, "\"");
-  return absl::StrCat("\"", text.substr(0, kQuoteBytes), "...\" (", text.size(),
-                      " bytes)");
+  return absl::StrCat("\"", ClientText(text), "\"");
 }
 
 absl::Status Invalid(absl::string_view where, absl::string_view what) {
@@ -129,7 +126,7 @@ absl::Status AppendData(const json& data, inference::DataType type,
         absl::StrCat("input ", Quote(input), " element ", *count),
         absl::StrCat(absl::IsOutOfRange(s) ? "out of range for " : "not a ",
                      wanted, absl::IsOutOfRange(s) ? "" : " value", ": ",
-                     data.dump().substr(0, kQuoteBytes)));
+                     ClientText(data.dump())));
   }
   for (const json& element : data) {
     if (absl::Status s = AppendData(element, type, input, count, out);
@@ -217,7 +214,7 @@ absl::Status DecodeInput(const json& input, int index,
     if (!dim.is_number_integer() || dim.get<int64_t>() < 0) {
       return Invalid(what, absl::StrCat("shape must hold non-negative "
                                         "integers, not ",
-                                        dim.dump().substr(0, kQuoteBytes)));
+                                        ClientText(dim.dump())));
     }
     tensor->add_shape(dim.get<int64_t>());
   }

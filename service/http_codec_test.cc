@@ -138,7 +138,7 @@ TEST(DecodeInferRequestTest, NamesWhatIsWrong) {
   const std::string name(5000, 'n');
   EXPECT_THAT(DecodeError(R"({"inputs": [{"name": ")" + name +
                           R"(", "shape": [1], "data": [1]}]})"),
-              HasSubstr("...\" (5000 bytes)"));
+              HasSubstr("... (5000 bytes)\""));
 }
 
 TEST(DecodeInferRequestTest, ShapeIsCheckedByTheModelNotHere) {

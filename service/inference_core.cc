@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/client_text.h"
 #include "model_store/data_type.h"
 #include "model_store/repository_scan.h"
 #include "service/tensor_codec.h"
@@ -185,7 +186,7 @@ void InferenceCore::RepositoryModelLoad(
   for (const auto& [key, value] : request.parameters()) {
     if (key == "config" || absl::StartsWith(key, "file:")) {
       return done(absl::UnimplementedError(absl::StrCat(
-          "RepositoryModelLoad parameter \"", key.substr(0, 128),
+          "RepositoryModelLoad parameter \"", ClientText(key),
           "\" is not implemented by inferd ", kServerVersion,
           ": change the model's files in the repository, then load it")));
     }
