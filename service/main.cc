@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -282,7 +283,6 @@ absl::StatusOr<std::unique_ptr<inferd::ModelRepository>> StartRepository(
   return repository;
 }
 
-// Runs the server until a stop signal; returns the exit code.
 // The HTTP server options of the flags with `prefix` ("http", "metrics"):
 // address, TLS. InvalidArgument naming the flag for an unreadable PEM file.
 absl::StatusOr<inferd::http::ServerOptions> HttpOptions(
@@ -310,35 +310,72 @@ absl::StatusOr<inferd::http::ServerOptions> HttpOptions(
   return options;
 }
 
+// The HTTP/REST and metrics servers as the flags ask for them (nullopt: off).
+struct HttpFrontEnds {
+  std::optional<inferd::http::ServerOptions> http;
+  std::optional<inferd::http::ServerOptions> metrics;
+  inferd::AccessPolicy http_access;
+};
+
+// The HTTP and metrics flags, PEM files read; InvalidArgument naming the
+// flag for a bad value.
+absl::StatusOr<HttpFrontEnds> HttpFrontEndOptions(
+    const std::vector<std::string>& restricted_apis) {
+  HttpFrontEnds front;
+  absl::StatusOr<inferd::AccessPolicy> access =
+      inferd::AccessPolicy::Parse(restricted_apis);
+  if (!access.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--http-restricted-api: ", access.status().message()));
+  }
+  front.http_access = std::move(*access);
+  if (absl::GetFlag(FLAGS_allow_metrics)) {
+    absl::StatusOr<inferd::http::ServerOptions> metrics =
+        HttpOptions("metrics", absl::GetFlag(FLAGS_metrics_address),
+                    absl::GetFlag(FLAGS_metrics_server_cert),
+                    absl::GetFlag(FLAGS_metrics_server_key));
+    if (!metrics.ok()) return metrics.status();
+    metrics->port = absl::GetFlag(FLAGS_metrics_port);
+    front.metrics = std::move(*metrics);
+  }
+  if (absl::GetFlag(FLAGS_allow_http)) {
+    absl::StatusOr<inferd::http::ServerOptions> http =
+        HttpOptions("http", absl::GetFlag(FLAGS_http_address),
+                    absl::GetFlag(FLAGS_http_server_cert),
+                    absl::GetFlag(FLAGS_http_server_key));
+    if (!http.ok()) return http.status();
+    http->port = absl::GetFlag(FLAGS_http_port);
+    http->threads = absl::GetFlag(FLAGS_http_thread_count);
+    http->max_body_bytes = static_cast<size_t>(
+        std::max<int64_t>(0, absl::GetFlag(FLAGS_http_max_input_size)));
+    http->connection_limit = absl::GetFlag(FLAGS_http_max_connections);
+    http->idle_timeout_secs = absl::GetFlag(FLAGS_http_idle_timeout_secs);
+    front.http = std::move(*http);
+  }
+  return front;
+}
+
+// Runs the server until a stop signal; returns the exit code.
 int Serve(const std::string& root, const inferd::ServerOptions& options,
-          const inferd::AccessPolicy& http_access,
-          const sigset_t& stop_signals) {
+          const HttpFrontEnds& front, const sigset_t& stop_signals) {
   const std::string host = options.host;
   inferd::metrics::ServerMetrics all_metrics;
   // Null when metrics are off: then nothing on the request path records.
   inferd::metrics::ServerMetrics* metrics = nullptr;
   std::unique_ptr<inferd::metrics::MetricsExporter> exporter;
-  if (absl::GetFlag(FLAGS_allow_metrics)) {
+  if (front.metrics.has_value()) {
     metrics = &all_metrics;
-    absl::StatusOr<inferd::http::ServerOptions> metrics_options =
-        HttpOptions("metrics", absl::GetFlag(FLAGS_metrics_address),
-                    absl::GetFlag(FLAGS_metrics_server_cert),
-                    absl::GetFlag(FLAGS_metrics_server_key));
-    if (!metrics_options.ok()) {
-      inferd::LogError(metrics_options.status().message());
-      return 2;
-    }
-    metrics_options->port = absl::GetFlag(FLAGS_metrics_port);
+    const inferd::http::ServerOptions& metrics_options = *front.metrics;
     auto started =
-        inferd::metrics::MetricsExporter::Start(*metrics_options, metrics);
+        inferd::metrics::MetricsExporter::Start(metrics_options, metrics);
     if (!started.ok()) {
       inferd::LogError(started.status().message());
       return 1;
     }
     exporter = std::move(*started);
     inferd::LogInfo(
-        "metrics on ", metrics_options->tls_cert_pem.empty() ? "http" : "https",
-        "://", metrics_options->host, ":", exporter->port(), "/metrics");
+        "metrics on ", metrics_options.tls_cert_pem.empty() ? "http" : "https",
+        "://", metrics_options.host, ":", exporter->port(), "/metrics");
   }
 
   // Before the repository, which must not outlive them.
@@ -378,32 +415,18 @@ int Serve(const std::string& root, const inferd::ServerOptions& options,
                   " on ", host, ":", (*server)->port());
 
   std::unique_ptr<inferd::HttpFrontEnd> http;
-  if (absl::GetFlag(FLAGS_allow_http)) {
-    absl::StatusOr<inferd::http::ServerOptions> http_options =
-        HttpOptions("http", absl::GetFlag(FLAGS_http_address),
-                    absl::GetFlag(FLAGS_http_server_cert),
-                    absl::GetFlag(FLAGS_http_server_key));
-    if (!http_options.ok()) {
-      inferd::LogError(http_options.status().message());
-      return 2;
-    }
-    http_options->port = absl::GetFlag(FLAGS_http_port);
-    http_options->threads = absl::GetFlag(FLAGS_http_thread_count);
-    http_options->max_body_bytes = static_cast<size_t>(
-        std::max<int64_t>(0, absl::GetFlag(FLAGS_http_max_input_size)));
-    http_options->connection_limit = absl::GetFlag(FLAGS_http_max_connections);
-    http_options->idle_timeout_secs =
-        absl::GetFlag(FLAGS_http_idle_timeout_secs);
-    auto started = inferd::HttpFrontEnd::Start(*http_options, (*server)->core(),
-                                               &http_access);
+  if (front.http.has_value()) {
+    const inferd::http::ServerOptions& http_options = *front.http;
+    auto started = inferd::HttpFrontEnd::Start(http_options, (*server)->core(),
+                                               &front.http_access);
     if (!started.ok()) {
       inferd::LogError(started.status().message());
       return 1;
     }
     http = std::move(*started);
     inferd::LogInfo("listening for HTTP",
-                    http_options->tls_cert_pem.empty() ? "" : " (TLS)", " on ",
-                    http_options->host, ":", http->port());
+                    http_options.tls_cert_pem.empty() ? "" : " (TLS)", " on ",
+                    http_options.host, ":", http->port());
   }
 
   const int signal = inferd::WaitForStopSignal(stop_signals);
@@ -462,11 +485,11 @@ int main(int argc, char** argv) {
                  std::string(options.status().message()).c_str());
     return 2;
   }
-  absl::StatusOr<inferd::AccessPolicy> http_access =
-      inferd::AccessPolicy::Parse(restricted_apis);
-  if (!http_access.ok()) {
-    std::fprintf(stderr, "inferd: --http-restricted-api: %s\n",
-                 std::string(http_access.status().message()).c_str());
+  // Likewise the HTTP and metrics flags and certificates.
+  absl::StatusOr<HttpFrontEnds> front = HttpFrontEndOptions(restricted_apis);
+  if (!front.ok()) {
+    std::fprintf(stderr, "inferd: %s\n",
+                 std::string(front.status().message()).c_str());
     return 2;
   }
   // Debian's Abseil checks every Mutex acquisition for lock-order cycles; on
@@ -483,5 +506,5 @@ int main(int argc, char** argv) {
   }
   inferd::ConfigureTorchThreads(absl::GetFlag(FLAGS_intra_op_threads),
                                 absl::GetFlag(FLAGS_inter_op_threads));
-  return Serve(root, *options, *http_access, stop_signals);
+  return Serve(root, *options, *front, stop_signals);
 }

@@ -460,5 +460,22 @@ TEST_F(FlagsTest, InconsistentTlsFlagsStopStartUp) {
   EXPECT_THAT(err, HasSubstr("--grpc-max-message-bytes=0"));
 }
 
+TEST_F(FlagsTest, BadHttpAndMetricsFlagsStopStartUp) {
+  auto [code, err] = Run("--http-server-cert=/no/such.crt");
+  EXPECT_EQ(code, 2);
+  EXPECT_THAT(err, HasSubstr("--http-server-cert and --http-server-key go "
+                             "together"));
+  std::tie(code, err) = Run(
+      "--metrics-server-cert=/no/such.crt --metrics-server-key=/no/such.key");
+  EXPECT_EQ(code, 2);
+  EXPECT_THAT(err, HasSubstr("--metrics-server-cert=/no/such.crt: cannot "
+                             "read"));
+  std::tie(code, err) = Run("--http-restricted-api=inferenc:k=SECRET");
+  EXPECT_EQ(code, 2);
+  EXPECT_THAT(err, HasSubstr("--http-restricted-api: "));
+  EXPECT_THAT(err, HasSubstr("unknown protocol \"inferenc\""));
+  EXPECT_THAT(err, Not(HasSubstr("SECRET")));
+}
+
 }  // namespace
 }  // namespace inferd::testing
