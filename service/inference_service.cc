@@ -142,6 +142,7 @@ grpc::ServerUnaryReactor* InferenceService::ServerMetadata(
   response->set_version(kServerVersion);
   response->add_extensions("classification");
   response->add_extensions("model_configuration");
+  response->add_extensions("schedule_policy");
   return FinishNow(context, grpc::Status::OK);
 }
 
