@@ -258,6 +258,11 @@ class BatchSchedulerTest : public ::testing::Test {
     return scheduler_->Submit(std::make_unique<FakeTask>(spec, &ledger_));
   }
 
+  // Submits task `id`, one row, asking for `priority`.
+  absl::Status SubmitAt(int id, uint64_t priority) {
+    return Submit({id, 1, 0, absl::InfiniteFuture(), priority});
+  }
+
   // Submits and hands back a pointer for cancelling; the scheduler owns it.
   FakeTask* SubmitAndKeep(const TaskSpec& spec) {
     auto task = std::make_unique<FakeTask>(spec, &ledger_);
@@ -484,8 +489,7 @@ TEST_F(BatchSchedulerTest, HigherPriorityRunsFirstAndEachLevelIsFifo) {
   Start(ThreeLevels(), false);
   const uint64_t priorities[] = {3, 3, 0, 1, 2, 1, 3};
   for (int id = 0; id < 7; ++id) {
-    ASSERT_TRUE(
-        Submit({id, 1, 0, absl::InfiniteFuture(), priorities[id]}).ok());
+    ASSERT_TRUE(SubmitAt(id, priorities[id]).ok());
   }
   while (scheduler_->RunOnce() > 0) {
   }
@@ -497,8 +501,7 @@ TEST_F(BatchSchedulerTest, ABatchTakesTheHeadOfThePriorityOrder) {
   Start(ThreeLevels(/*max_batch_size=*/3), false);
   const uint64_t priorities[] = {3, 3, 2, 1};
   for (int id = 0; id < 4; ++id) {
-    ASSERT_TRUE(
-        Submit({id, 1, 0, absl::InfiniteFuture(), priorities[id]}).ok());
+    ASSERT_TRUE(SubmitAt(id, priorities[id]).ok());
   }
   EXPECT_EQ(scheduler_->RunOnce(), 3u);
   EXPECT_EQ(scheduler_->RunOnce(), 1u);
@@ -513,21 +516,20 @@ TEST_F(BatchSchedulerTest, FullLevelRefusesWhileOtherLevelsStillQueue) {
   BatchSchedulerOptions options = ThreeLevels();
   options.queue.level_policies[3].max_queue_size = 2;
   Start(options, false);
-  ASSERT_TRUE(Submit({0, 1, 0, absl::InfiniteFuture(), 3}).ok());
-  ASSERT_TRUE(Submit({1, 1, 0, absl::InfiniteFuture(), 3}).ok());
-  const absl::Status refused = Submit({2, 1, 0, absl::InfiniteFuture(), 3});
+  ASSERT_TRUE(SubmitAt(0, 3).ok());
+  ASSERT_TRUE(SubmitAt(1, 3).ok());
+  const absl::Status refused = SubmitAt(2, 3);
   EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(refused.message(),
               HasSubstr("iris:1: priority level 3: queue is full (2 requests "
                         "waiting)"));
   EXPECT_EQ(ledger_.status(2), refused);
-  ASSERT_TRUE(Submit({3, 1, 0, absl::InfiniteFuture(), 1}).ok());
+  ASSERT_TRUE(SubmitAt(3, 1).ok());
   // Room at level 3 again once one of its requests ran.
   EXPECT_EQ(scheduler_->RunOnce(), 1u);  // task 3 (level 1)
-  EXPECT_EQ(Submit({4, 1, 0, absl::InfiniteFuture(), 3}).code(),
-            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(SubmitAt(4, 3).code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(scheduler_->RunOnce(), 1u);  // task 0
-  ASSERT_TRUE(Submit({5, 1, 0, absl::InfiniteFuture(), 3}).ok());
+  ASSERT_TRUE(SubmitAt(5, 3).ok());
   while (scheduler_->RunOnce() > 0) {
   }
   EXPECT_THAT(Ids(recorder_->batches()), ElementsAre(3, 0, 1, 5));
@@ -536,7 +538,7 @@ TEST_F(BatchSchedulerTest, FullLevelRefusesWhileOtherLevelsStillQueue) {
 
 TEST_F(BatchSchedulerTest, PriorityThatIsNoLevelIsRefusedWithInvalidArgument) {
   Start(ThreeLevels(), false);
-  const absl::Status refused = Submit({0, 1, 0, absl::InfiniteFuture(), 9});
+  const absl::Status refused = SubmitAt(0, 9);
   EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(refused.message(),
               HasSubstr("iris:1: priority 9 is outside the priority levels "
@@ -550,8 +552,8 @@ TEST_F(BatchSchedulerTest, ExpiredRequestOfARejectingLevelNeverRuns) {
   BatchSchedulerOptions options = ThreeLevels();
   options.queue.level_policies[1].timeout = absl::Milliseconds(5);
   Start(options, false);
-  ASSERT_TRUE(Submit({0, 1, 0, absl::InfiniteFuture(), 1}).ok());
-  ASSERT_TRUE(Submit({1, 1, 0, absl::InfiniteFuture(), 3}).ok());
+  ASSERT_TRUE(SubmitAt(0, 1).ok());
+  ASSERT_TRUE(SubmitAt(1, 3).ok());
   clock_.Advance(absl::Milliseconds(5));
   EXPECT_EQ(scheduler_->RunOnce(), 1u);
   EXPECT_EQ(ledger_.status(0).code(), absl::StatusCode::kDeadlineExceeded);
@@ -568,11 +570,11 @@ TEST_F(BatchSchedulerTest, DelayedRequestRunsBehindItsLevelAheadOfLowerLevels) {
   first.timeout = absl::Milliseconds(5);
   first.timeout_action = TimeoutAction::kDelay;
   Start(options, false);
-  ASSERT_TRUE(Submit({0, 1, 0, absl::InfiniteFuture(), 1}).ok());
-  ASSERT_TRUE(Submit({1, 1, 0, absl::InfiniteFuture(), 2}).ok());
+  ASSERT_TRUE(SubmitAt(0, 1).ok());
+  ASSERT_TRUE(SubmitAt(1, 2).ok());
   clock_.Advance(absl::Milliseconds(5));  // task 0 expires
-  ASSERT_TRUE(Submit({2, 1, 0, absl::InfiniteFuture(), 1}).ok());
-  ASSERT_TRUE(Submit({3, 1, 0, absl::InfiniteFuture(), 1}).ok());
+  ASSERT_TRUE(SubmitAt(2, 1).ok());
+  ASSERT_TRUE(SubmitAt(3, 1).ok());
   while (scheduler_->RunOnce() > 0) {
   }
   // Level 1's unexpired requests, then its delayed one, then level 2.
@@ -639,13 +641,13 @@ TEST_F(BatchSchedulerTest, DelayedRequestsKeepTheOrderTheyWereDelayedIn) {
   first.timeout = absl::Milliseconds(5);
   first.timeout_action = TimeoutAction::kDelay;
   Start(options, false);
-  ASSERT_TRUE(Submit({0, 1, 0, absl::InfiniteFuture(), 1}).ok());
+  ASSERT_TRUE(SubmitAt(0, 1).ok());
   clock_.Advance(absl::Milliseconds(2));
-  ASSERT_TRUE(Submit({1, 1, 0, absl::InfiniteFuture(), 1}).ok());
+  ASSERT_TRUE(SubmitAt(1, 1).ok());
   clock_.Advance(absl::Milliseconds(3));  // task 0 expires
   EXPECT_EQ(scheduler_->RunOnce(), 0u);   // 2 rows wait for a third
   clock_.Advance(absl::Milliseconds(1));
-  ASSERT_TRUE(Submit({2, 1, 0, absl::InfiniteFuture(), 1}).ok());
+  ASSERT_TRUE(SubmitAt(2, 1).ok());
   clock_.Advance(absl::Milliseconds(1));  // task 1 expires, behind task 0
   EXPECT_EQ(scheduler_->RunOnce(), 3u);
   const std::vector<BatchRecord> batches = recorder_->batches();
@@ -660,18 +662,16 @@ TEST_F(BatchSchedulerTest, RequestThatLeftTheQueueFreesItsPlaceAtItsLevel) {
   third.max_queue_size = 1;
   third.timeout = absl::Milliseconds(5);
   Start(options, false);
-  ASSERT_TRUE(Submit({0, 1, 0, absl::InfiniteFuture(), 3}).ok());
-  EXPECT_EQ(Submit({1, 1, 0, absl::InfiniteFuture(), 3}).code(),
-            absl::StatusCode::kResourceExhausted);
+  ASSERT_TRUE(SubmitAt(0, 3).ok());
+  EXPECT_EQ(SubmitAt(1, 3).code(), absl::StatusCode::kResourceExhausted);
   clock_.Advance(absl::Milliseconds(5));  // task 0 is rejected
   EXPECT_EQ(scheduler_->RunOnce(), 0u);
-  ASSERT_TRUE(Submit({2, 1, 0, absl::InfiniteFuture(), 3}).ok());
+  ASSERT_TRUE(SubmitAt(2, 3).ok());
   FakeTask* cancelled = SubmitAndKeep({3, 1, 0, absl::InfiniteFuture(), 1});
-  EXPECT_EQ(Submit({4, 1, 0, absl::InfiniteFuture(), 3}).code(),
-            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(SubmitAt(4, 3).code(), absl::StatusCode::kResourceExhausted);
   cancelled->Cancel();
   EXPECT_EQ(scheduler_->RunOnce(), 1u);  // task 3 dropped, task 2 runs
-  ASSERT_TRUE(Submit({5, 1, 0, absl::InfiniteFuture(), 3}).ok());
+  ASSERT_TRUE(SubmitAt(5, 3).ok());
   EXPECT_EQ(scheduler_->RunOnce(), 1u);
   EXPECT_THAT(Ids(recorder_->batches()), ElementsAre(2, 5));
   FinishAndExpectEachAnsweredOnce(6);
@@ -685,12 +685,11 @@ TEST_F(BatchSchedulerTest, DelayedRequestHoldsOnePlaceAtItsLevel) {
   third.timeout = absl::Milliseconds(5);
   third.timeout_action = TimeoutAction::kDelay;
   Start(options, false);
-  ASSERT_TRUE(Submit({0, 1, 0, absl::InfiniteFuture(), 3}).ok());
+  ASSERT_TRUE(SubmitAt(0, 3).ok());
   clock_.Advance(absl::Milliseconds(5));
   EXPECT_EQ(scheduler_->RunOnce(), 0u);  // task 0 delayed, still queued
-  ASSERT_TRUE(Submit({1, 1, 0, absl::InfiniteFuture(), 3}).ok());
-  EXPECT_EQ(Submit({2, 1, 0, absl::InfiniteFuture(), 3}).code(),
-            absl::StatusCode::kResourceExhausted);
+  ASSERT_TRUE(SubmitAt(1, 3).ok());
+  EXPECT_EQ(SubmitAt(2, 3).code(), absl::StatusCode::kResourceExhausted);
   FinishAndExpectEachAnsweredOnce(3);
 }
 
