@@ -33,8 +33,7 @@ absl::Status ValidateBatchPolicyOptions(const BatchPolicyOptions& options) {
   return absl::OkStatus();
 }
 
-int64_t SustainableBatchRows(const LoadEstimate& load,
-                             int64_t max_batch_size) {
+int64_t SustainableBatchRows(const LoadEstimate& load, int64_t max_batch_size) {
   if (!load.known) return 1;
   const double rows_per_second =
       load.arrivals_per_second * load.rows_per_request;
@@ -61,6 +60,7 @@ BatchDecision DecideBatch(const std::deque<QueuedItem>& queue, absl::Time now,
   int64_t rows = 0;
   size_t count = 0;
   bool can_grow = true;
+  absl::Time oldest = head.enqueued;
   for (const QueuedItem& item : queue) {
     if (item.shape_key != head.shape_key ||
         rows + item.rows > options.max_batch_size) {
@@ -69,6 +69,7 @@ BatchDecision DecideBatch(const std::deque<QueuedItem>& queue, absl::Time now,
     }
     rows += item.rows;
     ++count;
+    oldest = std::min(oldest, item.enqueued);
   }
   // A head larger than max_batch_size is refused on submission; sending it
   // alone keeps the queue moving should one slip through.
@@ -79,7 +80,7 @@ BatchDecision DecideBatch(const std::deque<QueuedItem>& queue, absl::Time now,
       !preferred.empty() &&
       (rows >= preferred.back() ||
        std::binary_search(preferred.begin(), preferred.end(), rows));
-  const absl::Time delay_ends = head.enqueued + options.max_queue_delay;
+  const absl::Time delay_ends = oldest + options.max_queue_delay;
   if (flush || !can_grow || rows >= options.max_batch_size ||
       preferred_reached || now >= delay_ends) {
     decision.count = count;

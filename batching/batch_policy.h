@@ -39,11 +39,17 @@ struct BatchPolicyOptions {
 // Checks the options for consistency; InvalidArgument names the bad field.
 absl::Status ValidateBatchPolicyOptions(const BatchPolicyOptions& options);
 
-// What the policy needs to know about one queued request.
+// What the policies need to know about one queued request.
 struct QueuedItem {
   int64_t rows = 1;
   uint64_t shape_key = 0;
   absl::Time enqueued;
+  // Its priority level (0 without priorities) and queue timeout; see
+  // queue_policy.h. DecideBatch() reads none of these.
+  int level = 0;
+  absl::Time expires = absl::InfiniteFuture();
+  bool delay_when_expired = false;  // else rejected when it expires
+  bool delayed = false;             // moved behind its level when it expired
 };
 
 struct BatchDecision {
@@ -57,16 +63,19 @@ struct BatchDecision {
 // The batching policy, a pure function of queue, time, options and the
 // queue's measured load. It is asked when a worker is idle.
 //
-// The candidate batch is the longest FIFO prefix of requests with the head's
-// shape key whose rows fit in max_batch_size. It is sent now when
+// The queue is in the order requests are served (FIFO, or priority order:
+// see queue_policy.h). The candidate batch is the longest prefix of requests
+// with the head's shape key whose rows fit in max_batch_size. It is sent now
+// when
 //  - batching is off (then it is the head alone), or `flush` is set
 //    (draining); or
 //  - it cannot grow: it holds max_batch_size rows, or the next request has
 //    another shape or would not fit; or
 //  - its rows equal a preferred batch size, or reach the largest one; or
-//  - the head has waited max_queue_delay.
-// Otherwise, with a fixed delay, the decision is to wait until the head's
-// delay runs out.
+//  - its oldest request has waited max_queue_delay (in FIFO order, the
+//    head; with priorities, a request that arrived later may be ahead).
+// Otherwise, with a fixed delay, the decision is to wait until that delay
+// runs out.
 //
 // With adaptive_delay, waiting has to pay. A batch of n rows costs
 // a + n*b (load.batch_cost, load.row_cost) and rows arrive at
@@ -77,16 +86,15 @@ struct BatchDecision {
 // them only with batches of at least B = r*a / (1 - r*b) rows (all of
 // max_batch_size when r*b >= 1). So: send now while the load is unknown,
 // while r*a < 1 (no company is expected soon), or once the candidate holds
-// B rows; else wait for the B - n rows expected, and never past the head's
-// max_queue_delay.
+// B rows; else wait for the B - n rows expected, and never past the oldest
+// request's max_queue_delay.
 BatchDecision DecideBatch(const std::deque<QueuedItem>& queue, absl::Time now,
                           const BatchPolicyOptions& options, bool flush,
                           const LoadEstimate& load = LoadEstimate());
 
 // The rows a batch should hold for the worker to keep up with `load`
 // (B above), in [1, max_batch_size]; 1 when the load is unknown or light.
-int64_t SustainableBatchRows(const LoadEstimate& load,
-                             int64_t max_batch_size);
+int64_t SustainableBatchRows(const LoadEstimate& load, int64_t max_batch_size);
 
 }  // namespace inferd::batching
 

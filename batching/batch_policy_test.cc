@@ -72,6 +72,20 @@ TEST(DecideBatchTest, WaitsForMoreRowsUntilHeadDelayRunsOut) {
   EXPECT_EQ(decision.wake_at, kT0 + absl::Milliseconds(10));
 }
 
+// With priorities a request that arrived later can be ahead of older ones:
+// the delay still counts from the oldest request of the batch.
+TEST(DecideBatchTest, DelayCountsFromTheOldestRequestOfTheBatch) {
+  const std::deque<QueuedItem> queue = {Item(1, 0, kT0 + absl::Milliseconds(8)),
+                                        Item(1, 0, kT0)};
+  const BatchPolicyOptions options = Dynamic(8, absl::Milliseconds(10));
+  BatchDecision decision =
+      DecideBatch(queue, kT0 + absl::Milliseconds(9), options, false);
+  EXPECT_EQ(decision.count, 0u);
+  EXPECT_EQ(decision.wake_at, kT0 + absl::Milliseconds(10));
+  decision = DecideBatch(queue, kT0 + absl::Milliseconds(10), options, false);
+  EXPECT_EQ(decision.count, 2u);
+}
+
 TEST(DecideBatchTest, WaitingJustBeforeDelayEndsStillWaits) {
   const std::deque<QueuedItem> queue = {Item(1, 0, kT0)};
   const BatchDecision decision =

@@ -15,11 +15,7 @@ absl::Status BatchScheduler::Validate(const BatchSchedulerOptions& options) {
     return absl::InvalidArgumentError(absl::StrCat(
         "instance_group count: expected >= 1, got ", options.num_workers));
   }
-  if (options.queue_timeout < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        "default_timeout_microseconds: expected >= 0");
-  }
-  return absl::OkStatus();
+  return ValidateQueueOptions(options.queue);
 }
 
 absl::StatusOr<std::unique_ptr<BatchScheduler>> BatchScheduler::Create(
@@ -65,6 +61,7 @@ BatchScheduler::BatchScheduler(BatchSchedulerOptions options,
       processor_(std::move(processor)),
       clock_(clock),
       instance_pools_(std::move(instance_pools)),
+      waiting_(options_.queue.priority_levels + 1, 0),
       busy_(options_.num_workers, false) {
   for (WorkerPool* pool : instance_pools_) {
     if (std::find(pools_.begin(), pools_.end(), pool) == pools_.end()) {
@@ -123,22 +120,24 @@ absl::Status BatchScheduler::Submit(std::unique_ptr<BatchTask> task) {
                      options_.policy.max_batch_size, " (max_batch_size)"));
   } else {
     absl::MutexLock lock(&mu_);
+    const absl::Time now = clock_->Now();
+    absl::StatusOr<Placement> placement = PlaceRequest(
+        options_.queue, task->priority(), task->timeout(), now, waiting_);
     if (stopping_) {
       refusal = absl::UnavailableError(
           absl::StrCat("model ", options_.name, " is shutting down"));
-    } else if (options_.max_queue_size > 0 &&
-               entries_.size() >= options_.max_queue_size) {
-      refusal = absl::ResourceExhaustedError(
-          absl::StrCat("model ", options_.name, ": queue is full (",
-                       options_.max_queue_size, " requests waiting)"));
+    } else if (!placement.ok()) {
+      refusal = absl::Status(placement.status().code(),
+                             absl::StrCat("model ", options_.name, ": ",
+                                          placement.status().message()));
     } else {
-      const absl::Time now = clock_->Now();
-      absl::Time deadline = task->deadline();
-      if (options_.queue_timeout > absl::ZeroDuration()) {
-        deadline = std::min(deadline, now + options_.queue_timeout);
-      }
-      items_.push_back(QueuedItem{rows, task->shape_key(), now});
-      entries_.push_back(Entry{std::move(task), deadline});
+      QueuedItem item{rows, task->shape_key(), now};
+      item.level = placement->level;
+      item.expires = placement->expires;
+      item.delay_when_expired =
+          placement->timeout_action == TimeoutAction::kDelay;
+      const absl::Time deadline = task->deadline();
+      InsertLocked(Entry{std::move(task), deadline}, item);
       load_.OnArrival(now, rows);
     }
   }
@@ -150,11 +149,27 @@ absl::Status BatchScheduler::Submit(std::unique_ptr<BatchTask> task) {
   return refusal;
 }
 
+void BatchScheduler::InsertLocked(Entry entry, const QueuedItem& item) {
+  const size_t at = InsertionIndex(items_, item.level, item.delayed);
+  if (at == items_.size()) {
+    items_.push_back(item);
+    entries_.push_back(std::move(entry));
+  } else {
+    items_.insert(items_.begin() + at, item);
+    entries_.insert(entries_.begin() + at, std::move(entry));
+  }
+  ++waiting_[item.level];
+}
+
 absl::Time BatchScheduler::DropExpiredLocked(absl::Time now, Work* work) {
   absl::Time earliest = absl::InfiniteFuture();
+  // Tasks to move behind their level; rare, so usually never allocated.
+  std::vector<std::pair<Entry, QueuedItem>> delayed;
   size_t kept = 0;
   for (size_t i = 0; i < entries_.size(); ++i) {
     Entry& entry = entries_[i];
+    QueuedItem& item = items_[i];
+    const Expiry expiry = CheckExpiry(item, now);
     absl::Status why;
     if (entry.task->cancelled()) {
       why = absl::CancelledError("request cancelled while queued");
@@ -162,20 +177,35 @@ absl::Time BatchScheduler::DropExpiredLocked(absl::Time now, Work* work) {
       why = absl::DeadlineExceededError(absl::StrCat(
           "model ", options_.name,
           ": deadline passed while the request waited in the queue"));
+    } else if (expiry == Expiry::kReject) {
+      why = absl::DeadlineExceededError(absl::StrCat(
+          "model ", options_.name, ": request timeout expired while queued",
+          options_.queue.priority_levels > 0
+              ? absl::StrCat(" (priority level ", item.level, ")")
+              : ""));
     }
     if (!why.ok()) {
+      --waiting_[item.level];
       work->dropped.emplace_back(std::move(entry.task), std::move(why));
       continue;
     }
     earliest = std::min(earliest, entry.deadline);
+    if (expiry == Expiry::kDelay) {
+      item.delayed = true;
+      --waiting_[item.level];  // InsertLocked counts it again
+      delayed.emplace_back(std::move(entry), item);
+      continue;
+    }
+    if (!item.delayed) earliest = std::min(earliest, item.expires);
     if (kept != i) {
       entries_[kept] = std::move(entry);
-      items_[kept] = items_[i];
+      items_[kept] = item;
     }
     ++kept;
   }
   entries_.resize(kept);
   items_.resize(kept);
+  for (auto& [entry, item] : delayed) InsertLocked(std::move(entry), item);
   return earliest;
 }
 
@@ -231,6 +261,7 @@ BatchScheduler::Work BatchScheduler::TakeLocked(const WorkerPool* pool,
   work.batch.reserve(decision.count);
   for (size_t i = 0; i < decision.count; ++i) {
     work.batch.push_back(std::move(entries_.front().task));
+    --waiting_[items_.front().level];
     entries_.pop_front();
     items_.pop_front();
   }
@@ -281,6 +312,16 @@ size_t BatchScheduler::RunOnce() {
 size_t BatchScheduler::queue_depth() const {
   absl::MutexLock lock(&mu_);
   return entries_.size();
+}
+
+bool BatchScheduler::AwaitQueueDepth(size_t depth,
+                                     absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto deep_enough = [this, depth]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return entries_.size() >= depth;
+  };
+  return clock_->AwaitWithDeadline(&mu_, absl::Condition(&deep_enough),
+                                   clock_->Now() + timeout);
 }
 
 }  // namespace inferd::batching

@@ -17,6 +17,7 @@
 #include "batching/batch_policy.h"
 #include "batching/batch_task.h"
 #include "batching/load_estimator.h"
+#include "batching/queue_policy.h"
 #include "batching/worker_pool.h"
 #include "common/clock.h"
 
@@ -30,28 +31,28 @@ struct BatchSchedulerOptions {
   // its own instance. Must be ≥ 1.
   int num_workers = 1;
 
-  // Most requests waiting in the queue; a request beyond it is refused with
-  // ResourceExhausted. 0: unbounded.
-  size_t max_queue_size = 0;
-
-  // Longest a request may wait in the queue before it is failed with
-  // DeadlineExceeded (on top of its own deadline). Zero: no queue timeout.
-  absl::Duration queue_timeout = absl::ZeroDuration();
+  // Priority levels, and each level's bound on waiting requests and queue
+  // timeout (on top of a task's own deadline); see queue_policy.h. The
+  // default: one FIFO level, unbounded, without a timeout.
+  QueueOptions queue;
 
   // Used in error messages, e.g. "iris:1".
   std::string name;
 };
 
-// A FIFO queue of BatchTasks, from which workers take batches according to
-// DecideBatch() and hand them to a Processor. The workers are those of one
-// or more WorkerPools (shared with other queues), or a pool of its own. It
-// measures its load (arrivals, and each batch's time in the Processor, on
-// the clock) for the adaptive delay.
+// A queue of BatchTasks, FIFO or in priority order (PlaceRequest(),
+// InsertionIndex() and CheckExpiry() decide where a task waits and what
+// becomes of it when its queue timeout passes), from which workers take
+// batches according to DecideBatch() and hand them to a Processor. The workers
+// are those of one or more WorkerPools (shared with other queues), or a pool of
+// its own. It measures its load (arrivals, and each batch's time in the
+// Processor, on the clock) for the adaptive delay.
 //
 // Every submitted task is either handed to the processor exactly once or
-// failed exactly once (queue full, too many rows, deadline passed, cancelled,
-// scheduler stopped). Thread-safe. The destructor stops taking tasks, runs
-// every task already queued (through the same workers), and waits for them.
+// failed exactly once (bad priority, queue full, too many rows, deadline or
+// queue timeout passed, cancelled, scheduler stopped). Thread-safe. The
+// destructor stops taking tasks, runs every task already queued (through the
+// same workers), and waits for them.
 class BatchScheduler final : public PoolQueue {
  public:
   // Executes a batch on execution instance `worker` (in [0, num_workers));
@@ -80,8 +81,11 @@ class BatchScheduler final : public PoolQueue {
 
   // Queues `task`. Never blocks. On refusal the task is failed (Fail() is
   // called before this returns) and the same status is returned:
-  // InvalidArgument (rows < 1 or > max_batch_size), ResourceExhausted (queue
-  // full), Unavailable (scheduler stopping).
+  // InvalidArgument (rows < 1 or > max_batch_size, or a priority that is not
+  // a level), ResourceExhausted (its level's queue full), Unavailable
+  // (scheduler stopping). A queued task whose queue timeout passes is failed
+  // with DeadlineExceeded ("request timeout expired") or delayed, as its
+  // level's policy says.
   absl::Status Submit(std::unique_ptr<BatchTask> task);
 
   // For tests without workers: fails expired tasks and, if the policy says a
@@ -92,13 +96,18 @@ class BatchScheduler final : public PoolQueue {
   // Requests waiting in the queue (not those executing).
   size_t queue_depth() const;
 
+  // Blocks until at least `depth` requests wait in the queue, or until
+  // `timeout` passes on the clock; returns whether they do. For tests that
+  // must know a request is queued before they go on.
+  bool AwaitQueueDepth(size_t depth, absl::Duration timeout) const;
+
   // PoolQueue: a due batch on a free instance of `pool`, or expired tasks.
   Offer Take(const WorkerPool& pool, absl::Time now) override;
 
  private:
   struct Entry {
     std::unique_ptr<BatchTask> task;
-    absl::Time deadline;  // the task's own, capped by the queue timeout
+    absl::Time deadline;  // the task's own
   };
 
   // What a worker does next: fail `dropped`, then process `batch` on
@@ -125,9 +134,13 @@ class BatchScheduler final : public PoolQueue {
   // Returns the number of tasks processed.
   size_t Execute(Work work);
 
-  // Moves expired and cancelled tasks to `dropped`; returns the earliest
-  // deadline among the remaining ones.
+  // Moves expired and cancelled tasks to `dropped`, and tasks whose queue
+  // timeout passed at a level that delays them behind their level; returns
+  // the earliest deadline or queue timeout among the remaining ones.
   absl::Time DropExpiredLocked(absl::Time now, Work* work)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues `entry` described by `item` where InsertionIndex() says.
+  void InsertLocked(Entry entry, const QueuedItem& item)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const BatchSchedulerOptions options_;
@@ -141,9 +154,12 @@ class BatchScheduler final : public PoolQueue {
   std::unique_ptr<WorkerPool> own_pool_;
 
   mutable absl::Mutex mu_;
-  // Parallel queues: items_[i] describes entries_[i] for DecideBatch().
+  // Parallel queues in the order requests are served: items_[i] describes
+  // entries_[i] for the policies.
   std::deque<Entry> entries_ ABSL_GUARDED_BY(mu_);
   std::deque<QueuedItem> items_ ABSL_GUARDED_BY(mu_);
+  // Requests waiting at each level 0..priority_levels (delayed included).
+  std::vector<size_t> waiting_ ABSL_GUARDED_BY(mu_);
   // Arrivals and batch costs, for the adaptive delay.
   LoadEstimator load_ ABSL_GUARDED_BY(mu_);
   // Instances running a batch now.

@@ -93,6 +93,8 @@ struct TaskSpec {
   int64_t rows = 1;
   uint64_t shape_key = 0;
   absl::Time deadline = absl::InfiniteFuture();
+  uint64_t priority = 0;
+  absl::Duration timeout = absl::ZeroDuration();
 };
 
 class FakeTask final : public BatchTask {
@@ -103,6 +105,8 @@ class FakeTask final : public BatchTask {
   int64_t rows() const override { return spec_.rows; }
   uint64_t shape_key() const override { return spec_.shape_key; }
   absl::Time deadline() const override { return spec_.deadline; }
+  uint64_t priority() const override { return spec_.priority; }
+  absl::Duration timeout() const override { return spec_.timeout; }
   bool cancelled() const override {
     return cancelled_.load(std::memory_order_acquire);
   }
@@ -254,6 +258,11 @@ class BatchSchedulerTest : public ::testing::Test {
     return scheduler_->Submit(std::make_unique<FakeTask>(spec, &ledger_));
   }
 
+  // Submits task `id`, one row, asking for `priority`.
+  absl::Status SubmitAt(int id, uint64_t priority) {
+    return Submit({id, 1, 0, absl::InfiniteFuture(), priority});
+  }
+
   // Submits and hands back a pointer for cancelling; the scheduler owns it.
   FakeTask* SubmitAndKeep(const TaskSpec& spec) {
     auto task = std::make_unique<FakeTask>(spec, &ledger_);
@@ -354,7 +363,7 @@ TEST_F(BatchSchedulerTest, WaitsForMaxQueueDelayBeforeSendingPartialBatch) {
 
 TEST_F(BatchSchedulerTest, QueueFullRefusesWithResourceExhaustedAndFailsTask) {
   BatchSchedulerOptions options = DynamicOptions(8, absl::Seconds(1));
-  options.max_queue_size = 2;
+  options.queue.default_policy.max_queue_size = 2;
   Start(options, false);
   ASSERT_TRUE(Submit({0}).ok());
   ASSERT_TRUE(Submit({1}).ok());
@@ -423,7 +432,7 @@ TEST_F(BatchSchedulerTest,
 
 TEST_F(BatchSchedulerTest, QueueTimeoutFailsWaitingTaskWithDeadlineExceeded) {
   BatchSchedulerOptions options = DynamicOptions(8, absl::Milliseconds(10));
-  options.queue_timeout = absl::Milliseconds(5);
+  options.queue.default_policy.timeout = absl::Milliseconds(5);
   Start(options, false);
   ASSERT_TRUE(Submit({0}).ok());  // no deadline of its own
   clock_.Advance(absl::Milliseconds(4));
@@ -443,13 +452,267 @@ TEST_F(BatchSchedulerTest, QueueTimeoutFailsWaitingTaskWithDeadlineExceeded) {
 
 TEST_F(BatchSchedulerTest, QueueTimeoutDoesNotExtendTaskDeadline) {
   BatchSchedulerOptions options = DynamicOptions(8, absl::Seconds(1));
-  options.queue_timeout = absl::Milliseconds(50);
+  options.queue.default_policy.timeout = absl::Milliseconds(50);
   Start(options, false);
   ASSERT_TRUE(Submit({0, 1, 0, kT0 + absl::Milliseconds(5)}).ok());
   clock_.Advance(absl::Milliseconds(5));
   EXPECT_EQ(scheduler_->RunOnce(), 0u);
   EXPECT_EQ(ledger_.status(0).code(), absl::StatusCode::kDeadlineExceeded);
   FinishAndExpectEachAnsweredOnce(1);
+}
+
+TEST_F(BatchSchedulerTest, QueueTimeoutSaysRequestTimeoutExpired) {
+  BatchSchedulerOptions options = DynamicOptions(8, absl::Seconds(1));
+  options.queue.default_policy.timeout = absl::Milliseconds(5);
+  Start(options, false);
+  ASSERT_TRUE(Submit({0}).ok());
+  clock_.Advance(absl::Milliseconds(5));
+  EXPECT_EQ(scheduler_->RunOnce(), 0u);
+  EXPECT_EQ(ledger_.status(0).code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(ledger_.status(0).message(),
+              HasSubstr("iris:1: request timeout expired while queued"));
+  FinishAndExpectEachAnsweredOnce(1);
+}
+
+// --- Priorities and queue policies (queue_policy.h) ------------------------
+
+// Three levels, default 2, one request per batch unless `max_batch_size`.
+BatchSchedulerOptions ThreeLevels(int64_t max_batch_size = 1) {
+  BatchSchedulerOptions options =
+      DynamicOptions(max_batch_size, absl::ZeroDuration());
+  options.queue.priority_levels = 3;
+  options.queue.default_priority_level = 2;
+  return options;
+}
+
+TEST_F(BatchSchedulerTest, HigherPriorityRunsFirstAndEachLevelIsFifo) {
+  Start(ThreeLevels(), false);
+  const uint64_t priorities[] = {3, 3, 0, 1, 2, 1, 3};
+  for (int id = 0; id < 7; ++id) {
+    ASSERT_TRUE(SubmitAt(id, priorities[id]).ok());
+  }
+  while (scheduler_->RunOnce() > 0) {
+  }
+  EXPECT_THAT(Ids(recorder_->batches()), ElementsAre(3, 5, 2, 4, 0, 1, 6));
+  FinishAndExpectEachAnsweredOnce(7);
+}
+
+TEST_F(BatchSchedulerTest, ABatchTakesTheHeadOfThePriorityOrder) {
+  Start(ThreeLevels(/*max_batch_size=*/3), false);
+  const uint64_t priorities[] = {3, 3, 2, 1};
+  for (int id = 0; id < 4; ++id) {
+    ASSERT_TRUE(SubmitAt(id, priorities[id]).ok());
+  }
+  EXPECT_EQ(scheduler_->RunOnce(), 3u);
+  EXPECT_EQ(scheduler_->RunOnce(), 1u);
+  const std::vector<BatchRecord> batches = recorder_->batches();
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_THAT(batches[0].ids, ElementsAre(3, 2, 0));
+  EXPECT_THAT(batches[1].ids, ElementsAre(1));
+  FinishAndExpectEachAnsweredOnce(4);
+}
+
+TEST_F(BatchSchedulerTest, FullLevelRefusesWhileOtherLevelsStillQueue) {
+  BatchSchedulerOptions options = ThreeLevels();
+  options.queue.level_policies[3].max_queue_size = 2;
+  Start(options, false);
+  ASSERT_TRUE(SubmitAt(0, 3).ok());
+  ASSERT_TRUE(SubmitAt(1, 3).ok());
+  const absl::Status refused = SubmitAt(2, 3);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(refused.message(),
+              HasSubstr("iris:1: priority level 3: queue is full (2 requests "
+                        "waiting)"));
+  EXPECT_EQ(ledger_.status(2), refused);
+  ASSERT_TRUE(SubmitAt(3, 1).ok());
+  // Room at level 3 again once one of its requests ran.
+  EXPECT_EQ(scheduler_->RunOnce(), 1u);  // task 3 (level 1)
+  EXPECT_EQ(SubmitAt(4, 3).code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(scheduler_->RunOnce(), 1u);  // task 0
+  ASSERT_TRUE(SubmitAt(5, 3).ok());
+  while (scheduler_->RunOnce() > 0) {
+  }
+  EXPECT_THAT(Ids(recorder_->batches()), ElementsAre(3, 0, 1, 5));
+  FinishAndExpectEachAnsweredOnce(6);
+}
+
+TEST_F(BatchSchedulerTest, PriorityThatIsNoLevelIsRefusedWithInvalidArgument) {
+  Start(ThreeLevels(), false);
+  const absl::Status refused = SubmitAt(0, 9);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(),
+              HasSubstr("iris:1: priority 9 is outside the priority levels "
+                        "1..3"));
+  EXPECT_EQ(ledger_.status(0), refused);
+  EXPECT_EQ(scheduler_->queue_depth(), 0u);
+  FinishAndExpectEachAnsweredOnce(1);
+}
+
+TEST_F(BatchSchedulerTest, ExpiredRequestOfARejectingLevelNeverRuns) {
+  BatchSchedulerOptions options = ThreeLevels();
+  options.queue.level_policies[1].timeout = absl::Milliseconds(5);
+  Start(options, false);
+  ASSERT_TRUE(SubmitAt(0, 1).ok());
+  ASSERT_TRUE(SubmitAt(1, 3).ok());
+  clock_.Advance(absl::Milliseconds(5));
+  EXPECT_EQ(scheduler_->RunOnce(), 1u);
+  EXPECT_EQ(ledger_.status(0).code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(ledger_.status(0).message(),
+              HasSubstr("request timeout expired while queued (priority "
+                        "level 1)"));
+  EXPECT_THAT(Ids(recorder_->batches()), ElementsAre(1));
+  FinishAndExpectEachAnsweredOnce(2);
+}
+
+TEST_F(BatchSchedulerTest, DelayedRequestRunsBehindItsLevelAheadOfLowerLevels) {
+  BatchSchedulerOptions options = ThreeLevels();
+  QueuePolicy& first = options.queue.level_policies[1];
+  first.timeout = absl::Milliseconds(5);
+  first.timeout_action = TimeoutAction::kDelay;
+  Start(options, false);
+  ASSERT_TRUE(SubmitAt(0, 1).ok());
+  ASSERT_TRUE(SubmitAt(1, 2).ok());
+  clock_.Advance(absl::Milliseconds(5));  // task 0 expires
+  ASSERT_TRUE(SubmitAt(2, 1).ok());
+  ASSERT_TRUE(SubmitAt(3, 1).ok());
+  while (scheduler_->RunOnce() > 0) {
+  }
+  // Level 1's unexpired requests, then its delayed one, then level 2.
+  EXPECT_THAT(Ids(recorder_->batches()), ElementsAre(2, 3, 0, 1));
+  for (int id = 0; id < 4; ++id) EXPECT_TRUE(ledger_.status(id).ok()) << id;
+  FinishAndExpectEachAnsweredOnce(4);
+}
+
+TEST_F(BatchSchedulerTest, WithoutLevelsDelayedRequestGoesBehindTheOthers) {
+  BatchSchedulerOptions options = DynamicOptions(1, absl::ZeroDuration());
+  options.queue.default_policy.timeout = absl::Milliseconds(5);
+  options.queue.default_policy.timeout_action = TimeoutAction::kDelay;
+  Start(options, false);
+  ASSERT_TRUE(Submit({0}).ok());
+  clock_.Advance(absl::Milliseconds(3));
+  ASSERT_TRUE(Submit({1}).ok());
+  clock_.Advance(absl::Milliseconds(2));  // task 0 expires, task 1 not yet
+  EXPECT_EQ(scheduler_->RunOnce(), 1u);
+  clock_.Advance(absl::Milliseconds(3));  // task 1 would have expired now
+  EXPECT_EQ(scheduler_->RunOnce(), 1u);
+  EXPECT_THAT(Ids(recorder_->batches()), ElementsAre(1, 0));
+  FinishAndExpectEachAnsweredOnce(2);
+}
+
+TEST_F(BatchSchedulerTest, DelayedRequestStillFailsAtItsOwnDeadline) {
+  BatchSchedulerOptions options = ThreeLevels();
+  QueuePolicy& third = options.queue.level_policies[3];
+  third.timeout = absl::Milliseconds(5);
+  third.timeout_action = TimeoutAction::kDelay;
+  Start(options, false);
+  ASSERT_TRUE(
+      Submit({0, 1, 0, kT0 + absl::Milliseconds(8), /*priority=*/3}).ok());
+  clock_.Advance(absl::Milliseconds(5));  // delayed, not failed
+  EXPECT_EQ(scheduler_->queue_depth(), 1u);
+  clock_.Advance(absl::Milliseconds(3));  // its own deadline
+  EXPECT_EQ(scheduler_->RunOnce(), 0u);
+  EXPECT_EQ(ledger_.status(0).code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(ledger_.status(0).message(), HasSubstr("deadline passed"));
+  FinishAndExpectEachAnsweredOnce(1);
+}
+
+TEST_F(BatchSchedulerTest, RequestTimeoutShortensTheLevelsWhereAllowed) {
+  BatchSchedulerOptions options = ThreeLevels();
+  QueuePolicy& first = options.queue.level_policies[1];
+  first.timeout = absl::Milliseconds(50);
+  first.allow_timeout_override = true;
+  Start(options, false);
+  TaskSpec quick{0, 1, 0, absl::InfiniteFuture(), 1, absl::Milliseconds(2)};
+  TaskSpec patient{1, 1, 0, absl::InfiniteFuture(), 1, absl::Seconds(10)};
+  ASSERT_TRUE(Submit(quick).ok());
+  ASSERT_TRUE(Submit(patient).ok());
+  clock_.Advance(absl::Milliseconds(2));
+  EXPECT_EQ(scheduler_->RunOnce(), 1u);
+  EXPECT_EQ(ledger_.status(0).code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(ledger_.answers(1), 1);
+  EXPECT_TRUE(ledger_.status(1).ok());
+  FinishAndExpectEachAnsweredOnce(2);
+}
+
+TEST_F(BatchSchedulerTest, DelayedRequestsKeepTheOrderTheyWereDelayedIn) {
+  BatchSchedulerOptions options = ThreeLevels(/*max_batch_size=*/3);
+  options.policy.max_queue_delay = absl::Hours(1);
+  QueuePolicy& first = options.queue.level_policies[1];
+  first.timeout = absl::Milliseconds(5);
+  first.timeout_action = TimeoutAction::kDelay;
+  Start(options, false);
+  ASSERT_TRUE(SubmitAt(0, 1).ok());
+  clock_.Advance(absl::Milliseconds(2));
+  ASSERT_TRUE(SubmitAt(1, 1).ok());
+  clock_.Advance(absl::Milliseconds(3));  // task 0 expires
+  EXPECT_EQ(scheduler_->RunOnce(), 0u);   // 2 rows wait for a third
+  clock_.Advance(absl::Milliseconds(1));
+  ASSERT_TRUE(SubmitAt(2, 1).ok());
+  clock_.Advance(absl::Milliseconds(1));  // task 1 expires, behind task 0
+  EXPECT_EQ(scheduler_->RunOnce(), 3u);
+  const std::vector<BatchRecord> batches = recorder_->batches();
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_THAT(batches[0].ids, ElementsAre(2, 0, 1));
+  FinishAndExpectEachAnsweredOnce(3);
+}
+
+TEST_F(BatchSchedulerTest, RequestThatLeftTheQueueFreesItsPlaceAtItsLevel) {
+  BatchSchedulerOptions options = ThreeLevels();
+  QueuePolicy& third = options.queue.level_policies[3];
+  third.max_queue_size = 1;
+  third.timeout = absl::Milliseconds(5);
+  Start(options, false);
+  ASSERT_TRUE(SubmitAt(0, 3).ok());
+  EXPECT_EQ(SubmitAt(1, 3).code(), absl::StatusCode::kResourceExhausted);
+  clock_.Advance(absl::Milliseconds(5));  // task 0 is rejected
+  EXPECT_EQ(scheduler_->RunOnce(), 0u);
+  ASSERT_TRUE(SubmitAt(2, 3).ok());
+  FakeTask* cancelled = SubmitAndKeep({3, 1, 0, absl::InfiniteFuture(), 1});
+  EXPECT_EQ(SubmitAt(4, 3).code(), absl::StatusCode::kResourceExhausted);
+  cancelled->Cancel();
+  EXPECT_EQ(scheduler_->RunOnce(), 1u);  // task 3 dropped, task 2 runs
+  ASSERT_TRUE(SubmitAt(5, 3).ok());
+  EXPECT_EQ(scheduler_->RunOnce(), 1u);
+  EXPECT_THAT(Ids(recorder_->batches()), ElementsAre(2, 5));
+  FinishAndExpectEachAnsweredOnce(6);
+}
+
+TEST_F(BatchSchedulerTest, DelayedRequestHoldsOnePlaceAtItsLevel) {
+  BatchSchedulerOptions options = ThreeLevels(/*max_batch_size=*/8);
+  options.policy.max_queue_delay = absl::Hours(1);
+  QueuePolicy& third = options.queue.level_policies[3];
+  third.max_queue_size = 2;
+  third.timeout = absl::Milliseconds(5);
+  third.timeout_action = TimeoutAction::kDelay;
+  Start(options, false);
+  ASSERT_TRUE(SubmitAt(0, 3).ok());
+  clock_.Advance(absl::Milliseconds(5));
+  EXPECT_EQ(scheduler_->RunOnce(), 0u);  // task 0 delayed, still queued
+  ASSERT_TRUE(SubmitAt(1, 3).ok());
+  EXPECT_EQ(SubmitAt(2, 3).code(), absl::StatusCode::kResourceExhausted);
+  FinishAndExpectEachAnsweredOnce(3);
+}
+
+// With workers: the worker parks until the next thing due, here task 1's
+// queue timeout rather than its batch delay of an hour.
+TEST_F(BatchSchedulerTest, WorkerRejectsExpiredRequestAtItsTimeout) {
+  BatchSchedulerOptions options = ThreeLevels(/*max_batch_size=*/8);
+  options.policy.max_queue_delay = absl::Hours(1);
+  options.queue.level_policies[2].timeout = absl::Milliseconds(5);
+  Start(options, /*start_workers=*/true, /*blocking_processor=*/true);
+  // A full batch at level 1 runs at once and is held in the processor.
+  ASSERT_TRUE(Submit({0, 8, 0, absl::InfiniteFuture(), 1}).ok());
+  ASSERT_TRUE(recorder_->AwaitInFlight(1));
+  ASSERT_TRUE(Submit({1}).ok());  // level 2: waits for company
+  recorder_->Release();
+  // The worker is back on the clock, having seen task 1 queued.
+  clock_.BlockUntilWaiters(1);
+  clock_.Advance(absl::Milliseconds(5));
+  ASSERT_TRUE(ledger_.AwaitTotal(2));
+  EXPECT_EQ(ledger_.status(1).code(), absl::StatusCode::kDeadlineExceeded);
+  scheduler_.reset();
+  EXPECT_THAT(Ids(recorder_->batches()), ElementsAre(0));
+  FinishAndExpectEachAnsweredOnce(2);
 }
 
 TEST_F(BatchSchedulerTest, CancelledTaskIsDroppedWithCancelled) {
@@ -493,7 +756,7 @@ TEST_F(BatchSchedulerTest, FailAndProcessorRunWithoutSchedulerLockHeld) {
   // Each callback calls back into the scheduler; were a scheduler lock held
   // around it, the test thread would deadlock on itself.
   BatchSchedulerOptions options = DynamicOptions(8, absl::ZeroDuration());
-  options.max_queue_size = 2;
+  options.queue.default_policy.max_queue_size = 2;
   Start(options, false);
   // Shared so that callbacks stay valid should the scheduler outlive them.
   auto depth_seen_in_fail = std::make_shared<std::vector<size_t>>();
@@ -549,7 +812,7 @@ TEST(BatchSchedulerCreateTest, RejectsInvalidPolicy) {
 TEST(BatchSchedulerCreateTest, RejectsNegativeQueueTimeout) {
   SimulatedClock clock;
   BatchSchedulerOptions options = DynamicOptions(8, absl::ZeroDuration());
-  options.queue_timeout = -absl::Milliseconds(1);
+  options.queue.default_policy.timeout = -absl::Milliseconds(1);
   auto scheduler = BatchScheduler::Create(
       options, [](int, Batch) {}, &clock, false);
   ASSERT_FALSE(scheduler.ok());

@@ -35,6 +35,15 @@ class BatchTask {
   // True once the caller gave up; a cancelled task is dropped from the queue.
   virtual bool cancelled() const = 0;
 
+  // The priority asked for: 0 for the queue's default level, else a level
+  // in [1, priority_levels] (see queue_policy.h); another value is refused
+  // when the task is submitted.
+  virtual uint64_t priority() const { return 0; }
+
+  // The task's own queue timeout; zero for none. Honoured only where its
+  // level's QueuePolicy allows an override, and only when shorter.
+  virtual absl::Duration timeout() const { return absl::ZeroDuration(); }
+
   // Answers the task without executing it. Called exactly once for a task
   // that is not handed to the processor, never while a scheduler lock is held.
   virtual void Fail(const absl::Status& status) = 0;

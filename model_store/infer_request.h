@@ -42,6 +42,13 @@ struct InferRequest {
   std::vector<InputTensor> inputs;
   std::vector<RequestedOutput> outputs;  // empty: every output of the model
   absl::Time deadline = absl::InfiniteFuture();
+  // Triton's schedule policy (request parameters "priority" and "timeout").
+  // 0: the model's default level; else a level in 1..priority_levels (a
+  // priority that is no level is refused when the request is queued).
+  uint64_t priority = 0;
+  // The request's own queue timeout; zero: none. Honoured only where its
+  // level's queue policy has allow_timeout_override, and only when shorter.
+  absl::Duration timeout = absl::ZeroDuration();
   // Set by the transport when the caller gives up; may be null.
   const std::atomic<bool>* cancelled = nullptr;
 };

@@ -196,6 +196,59 @@ absl::Status CheckMicroseconds(absl::string_view field, uint64_t value) {
   return absl::OkStatus();
 }
 
+// One queue policy, `where` naming it in messages.
+absl::Status ValidateQueuePolicy(const std::string& where,
+                                 const inference::ModelQueuePolicy& policy) {
+  if (absl::Status s = CheckMicroseconds(
+          absl::StrCat(where, ".default_timeout_microseconds"),
+          policy.default_timeout_microseconds());
+      !s.ok()) {
+    return s;
+  }
+  if (policy.timeout_action() != inference::ModelQueuePolicy::REJECT &&
+      policy.timeout_action() != inference::ModelQueuePolicy::DELAY) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ".timeout_action: expected REJECT or DELAY, got ",
+                     static_cast<int>(policy.timeout_action())));
+  }
+  return absl::OkStatus();
+}
+
+// priority_levels, default_priority_level and priority_queue_policy, as
+// Triton checks them, plus the bound on levels.
+absl::Status ValidatePriorities(
+    const inference::ModelDynamicBatching& dynamic) {
+  const uint64_t levels = dynamic.priority_levels();
+  if (levels > static_cast<uint64_t>(kMaxPriorityLevels)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "dynamic_batching.priority_levels: ", levels, " is too large; at most ",
+        kMaxPriorityLevels, " allowed"));
+  }
+  const std::string range =
+      levels == 0 ? std::string("none (priority_levels is 0)")
+                  : absl::StrCat("1 to ", levels, " (priority_levels)");
+  const uint64_t fallback = dynamic.default_priority_level();
+  if (levels == 0 ? fallback != 0 : (fallback < 1 || fallback > levels)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dynamic_batching.default_priority_level: ", fallback,
+                     " is not a priority level; expected ", range));
+  }
+  // In key order, so that the first bad entry named is always the same.
+  const std::map<uint64_t, inference::ModelQueuePolicy> policies(
+      dynamic.priority_queue_policy().begin(),
+      dynamic.priority_queue_policy().end());
+  for (const auto& [level, policy] : policies) {
+    const std::string where =
+        absl::StrCat("dynamic_batching.priority_queue_policy[", level, "]");
+    if (level < 1 || level > levels) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": ", level, " is not a priority level; expected ", range));
+    }
+    if (absl::Status s = ValidateQueuePolicy(where, policy); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateBatching(const inference::ModelConfig& config) {
   if (!config.has_dynamic_batching()) return absl::OkStatus();
   if (config.max_batch_size() == 0) {
@@ -203,21 +256,16 @@ absl::Status ValidateBatching(const inference::ModelConfig& config) {
         "dynamic_batching: requires max_batch_size >= 1 (the model must have "
         "a batch dimension)");
   }
-  const auto& queue = config.dynamic_batching().default_queue_policy();
-  absl::Status s = CheckMicroseconds(
-      "dynamic_batching.max_queue_delay_microseconds",
-      config.dynamic_batching().max_queue_delay_microseconds());
+  const auto& dynamic = config.dynamic_batching();
+  absl::Status s =
+      CheckMicroseconds("dynamic_batching.max_queue_delay_microseconds",
+                        dynamic.max_queue_delay_microseconds());
   if (s.ok()) {
-    s = CheckMicroseconds(
-        "dynamic_batching.default_queue_policy.default_timeout_microseconds",
-        queue.default_timeout_microseconds());
+    s = ValidateQueuePolicy("dynamic_batching.default_queue_policy",
+                            dynamic.default_queue_policy());
   }
+  if (s.ok()) s = ValidatePriorities(dynamic);
   if (!s.ok()) return s;
-  if (queue.timeout_action() != inference::ModelQueuePolicy::REJECT) {
-    return absl::InvalidArgumentError(
-        "dynamic_batching.default_queue_policy.timeout_action: only REJECT is "
-        "supported");
-  }
   auto mode = config.parameters().find(std::string(kQueueDelayParameter));
   if (mode != config.parameters().end() &&
       mode->second.string_value() != "adaptive" &&
@@ -228,8 +276,12 @@ absl::Status ValidateBatching(const inference::ModelConfig& config) {
                      "\"fixed\", got \"",
                      mode->second.string_value(), "\""));
   }
-  return ValidateBatchPolicyOptions(
-      SchedulerOptionsFromConfig(config, config.name()).policy);
+  const batching::BatchSchedulerOptions options =
+      SchedulerOptionsFromConfig(config, config.name());
+  if (absl::Status s = ValidateBatchPolicyOptions(options.policy); !s.ok()) {
+    return s;
+  }
+  return batching::ValidateQueueOptions(options.queue);
 }
 
 absl::Status ValidateInstanceGroups(inference::ModelConfig* config) {

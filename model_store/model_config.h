@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "batching/queue_policy.h"
 #include "proto/model_config.pb.h"
 
 namespace inferd {
@@ -77,6 +78,14 @@ inline constexpr size_t kMaxLabelFileBytes = size_t{16} << 20;
 // Largest INTRA_OP_THREAD_COUNT / INTER_OP_THREAD_COUNT parameter: 1024
 // threads, more than the hardware threads of today's largest servers.
 inline constexpr int64_t kMaxThreadCount = 1024;
+
+// Most priority levels (dynamic_batching.priority_levels): 1024, the
+// scheduler's bound (it keeps a counter and a policy per level); Triton
+// configs use a handful. default_priority_level and the keys of
+// priority_queue_policy must be levels (1..priority_levels; none without
+// levels), and every queue policy's default_timeout_microseconds is at most
+// 10^12 (11.5 days).
+inline constexpr int kMaxPriorityLevels = batching::kMaxPriorityLevels;
 
 struct ParsedConfig {
   inference::ModelConfig config;

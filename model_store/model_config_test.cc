@@ -537,14 +537,147 @@ TEST(ValidateModelConfigTest, RejectsPreferredBatchSizeAboveMax) {
                 "(max_batch_size), got 16");
 }
 
-TEST(ValidateModelConfigTest, RejectsDelayTimeoutAction) {
+TEST(ValidateModelConfigTest, AcceptsDelayTimeoutAction) {
   inference::ModelConfig config = ValidConfig();
   config.mutable_dynamic_batching()
       ->mutable_default_queue_policy()
       ->set_timeout_action(inference::ModelQueuePolicy::DELAY);
+  EXPECT_TRUE(ValidateModelConfig("m", &config).ok());
+}
+
+TEST(ValidateModelConfigTest, RejectsUnknownTimeoutAction) {
+  inference::ModelConfig config = ValidConfig();
+  config.mutable_dynamic_batching()
+      ->mutable_default_queue_policy()
+      ->set_timeout_action(
+          static_cast<inference::ModelQueuePolicy::TimeoutAction>(7));
   ExpectInvalid(ValidateModelConfig("m", &config),
-                "dynamic_batching.default_queue_policy.timeout_action: only "
-                "REJECT is supported");
+                "dynamic_batching.default_queue_policy.timeout_action: "
+                "expected REJECT or DELAY, got 7");
+}
+
+// --- Priority levels (Triton's schedule policy) -----------------------------
+
+// ValidConfig with Triton's priority fields as a config.pbtxt writes them.
+inference::ModelConfig PriorityConfig() {
+  inference::ModelConfig config = ValidConfig();
+  inference::ModelConfig priorities = ParseOrDie(R"pb(
+    dynamic_batching {
+      priority_levels: 3
+      default_priority_level: 2
+      priority_queue_policy {
+        key: 1
+        value {
+          default_timeout_microseconds: 50000
+          allow_timeout_override: true
+        }
+      }
+      priority_queue_policy {
+        key: 3
+        value { max_queue_size: 16 timeout_action: DELAY }
+      }
+    }
+  )pb");
+  config.mutable_dynamic_batching()->MergeFrom(priorities.dynamic_batching());
+  return config;
+}
+
+TEST(ValidatePrioritiesTest, AcceptsTritonsPriorityFields) {
+  inference::ModelConfig config = PriorityConfig();
+  EXPECT_TRUE(ValidateModelConfig("m", &config).ok());
+}
+
+// The fields are uint64 as in Triton's schema: a value beyond 32 bits
+// parses (a uint32 field refuses it as out of range) and is then refused by
+// the bound, with its own value in the message.
+TEST(ValidatePrioritiesTest, LevelsParseAsUint64AndAreBounded) {
+  inference::ModelConfig config = ParseOrDie(
+      R"pb(name: "m"
+           max_batch_size: 8
+           input {
+             name: "x"
+             data_type: TYPE_FP32
+             dims: [ 1 ]
+           }
+           output {
+             name: "y"
+             data_type: TYPE_FP32
+             dims: [ 1 ]
+           }
+           dynamic_batching {
+             priority_levels: 5000000000
+             default_priority_level: 5000000000
+             priority_queue_policy {
+               key: 5000000000
+               value {}
+             }
+           })pb");
+  EXPECT_EQ(config.dynamic_batching().priority_levels(), 5000000000u);
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                absl::StrCat("dynamic_batching.priority_levels: 5000000000 "
+                             "is too large; at most ",
+                             kMaxPriorityLevels, " allowed"));
+  config.mutable_dynamic_batching()->set_priority_levels(kMaxPriorityLevels);
+  config.mutable_dynamic_batching()->set_default_priority_level(1);
+  config.mutable_dynamic_batching()->clear_priority_queue_policy();
+  EXPECT_TRUE(ValidateModelConfig("m", &config).ok());
+  config.mutable_dynamic_batching()->set_priority_levels(kMaxPriorityLevels +
+                                                         1);
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                "dynamic_batching.priority_levels: 1025 is too large");
+}
+
+TEST(ValidatePrioritiesTest, DefaultLevelMustBeALevel) {
+  inference::ModelConfig config = PriorityConfig();
+  config.mutable_dynamic_batching()->set_default_priority_level(0);
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                "dynamic_batching.default_priority_level: 0 is not a priority "
+                "level; expected 1 to 3 (priority_levels)");
+  config.mutable_dynamic_batching()->set_default_priority_level(4);
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                "dynamic_batching.default_priority_level: 4 is not a priority "
+                "level; expected 1 to 3 (priority_levels)");
+}
+
+TEST(ValidatePrioritiesTest, DefaultLevelWithoutLevelsIsRefused) {
+  inference::ModelConfig config = ValidConfig();
+  config.mutable_dynamic_batching()->set_default_priority_level(1);
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                "dynamic_batching.default_priority_level: 1 is not a priority "
+                "level; expected none (priority_levels is 0)");
+}
+
+TEST(ValidatePrioritiesTest, QueuePolicyKeysMustBeLevels) {
+  for (uint64_t key : {uint64_t{0}, uint64_t{4}}) {
+    inference::ModelConfig config = PriorityConfig();
+    (*config.mutable_dynamic_batching()->mutable_priority_queue_policy())[key];
+    ExpectInvalid(
+        ValidateModelConfig("m", &config),
+        absl::StrCat("dynamic_batching.priority_queue_policy[", key, "]: ", key,
+                     " is not a priority level; expected 1 to 3 "
+                     "(priority_levels)"));
+  }
+  inference::ModelConfig config = ValidConfig();
+  (*config.mutable_dynamic_batching()->mutable_priority_queue_policy())[1];
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                "dynamic_batching.priority_queue_policy[1]: 1 is not a "
+                "priority level; expected none (priority_levels is 0)");
+}
+
+TEST(ValidatePrioritiesTest, EachLevelsPolicyIsChecked) {
+  inference::ModelConfig config = PriorityConfig();
+  auto& policies =
+      *config.mutable_dynamic_batching()->mutable_priority_queue_policy();
+  policies[3].set_default_timeout_microseconds(18446744073709551615u);
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                "dynamic_batching.priority_queue_policy[3]."
+                "default_timeout_microseconds: expected at most");
+  policies[3].set_default_timeout_microseconds(0);
+  policies[1].set_timeout_action(
+      static_cast<inference::ModelQueuePolicy::TimeoutAction>(9));
+  ExpectInvalid(ValidateModelConfig("m", &config),
+                "dynamic_batching.priority_queue_policy[1].timeout_action: "
+                "expected REJECT or DELAY, got 9");
 }
 
 TEST(ValidateModelConfigTest, AcceptsGpuKindLeavingDevicesToTheLoader) {
@@ -843,12 +976,33 @@ TEST(SchedulerOptionsFromConfigTest, MapsDynamicBatchingFields) {
       SchedulerOptionsFromConfig(config, "m:1");
   EXPECT_EQ(options.name, "m:1");
   EXPECT_EQ(options.num_workers, 5);
-  EXPECT_EQ(options.max_queue_size, 16u);
-  EXPECT_EQ(options.queue_timeout, absl::Milliseconds(250));
+  EXPECT_EQ(options.queue.default_policy.max_queue_size, 16u);
+  EXPECT_EQ(options.queue.default_policy.timeout, absl::Milliseconds(250));
+  EXPECT_EQ(options.queue.priority_levels, 0);
   EXPECT_EQ(options.policy.max_batch_size, 8);
   EXPECT_TRUE(options.policy.dynamic_batching);
   EXPECT_THAT(options.policy.preferred_batch_sizes, ElementsAre(2, 4));
   EXPECT_EQ(options.policy.max_queue_delay, absl::Microseconds(1500));
+}
+
+TEST(SchedulerOptionsFromConfigTest, MapsPriorityLevelsAndQueuePolicies) {
+  inference::ModelConfig config = PriorityConfig();
+  ASSERT_TRUE(ValidateModelConfig("m", &config).ok());
+  const batching::QueueOptions queue =
+      SchedulerOptionsFromConfig(config, "m:1").queue;
+  EXPECT_EQ(queue.priority_levels, 3);
+  EXPECT_EQ(queue.default_priority_level, 2);
+  ASSERT_EQ(queue.level_policies.size(), 2u);
+  const batching::QueuePolicy& first = queue.level_policies.at(1);
+  EXPECT_EQ(first.timeout, absl::Milliseconds(50));
+  EXPECT_TRUE(first.allow_timeout_override);
+  EXPECT_EQ(first.timeout_action, batching::TimeoutAction::kReject);
+  EXPECT_EQ(first.max_queue_size, 0u);
+  const batching::QueuePolicy& third = queue.level_policies.at(3);
+  EXPECT_EQ(third.max_queue_size, 16u);
+  EXPECT_EQ(third.timeout_action, batching::TimeoutAction::kDelay);
+  EXPECT_FALSE(third.allow_timeout_override);
+  EXPECT_EQ(queue.ForLevel(2).max_queue_size, 0u);  // the default policy
 }
 
 TEST(SchedulerOptionsFromConfigTest, BatchingOffWithoutDynamicBatching) {
@@ -861,8 +1015,8 @@ TEST(SchedulerOptionsFromConfigTest, BatchingOffWithoutDynamicBatching) {
   EXPECT_EQ(options.policy.max_batch_size, 8);
   EXPECT_THAT(options.policy.preferred_batch_sizes, IsEmpty());
   EXPECT_EQ(options.policy.max_queue_delay, absl::ZeroDuration());
-  EXPECT_EQ(options.queue_timeout, absl::ZeroDuration());
-  EXPECT_EQ(options.max_queue_size, 0u);
+  EXPECT_EQ(options.queue.default_policy.timeout, absl::ZeroDuration());
+  EXPECT_EQ(options.queue.default_policy.max_queue_size, 0u);
   EXPECT_EQ(options.num_workers, 2);
 }
 

@@ -4,6 +4,22 @@
 #include <string>
 
 namespace inferd {
+namespace {
+
+batching::QueuePolicy QueuePolicyFromConfig(
+    const inference::ModelQueuePolicy& policy) {
+  batching::QueuePolicy out;
+  out.max_queue_size = policy.max_queue_size();
+  out.timeout = absl::Microseconds(policy.default_timeout_microseconds());
+  out.allow_timeout_override = policy.allow_timeout_override();
+  out.timeout_action =
+      policy.timeout_action() == inference::ModelQueuePolicy::DELAY
+          ? batching::TimeoutAction::kDelay
+          : batching::TimeoutAction::kReject;
+  return out;
+}
+
+}  // namespace
 
 batching::BatchSchedulerOptions SchedulerOptionsFromConfig(
     const inference::ModelConfig& config, absl::string_view display_name) {
@@ -25,13 +41,17 @@ batching::BatchSchedulerOptions SchedulerOptionsFromConfig(
       absl::Microseconds(dynamic.max_queue_delay_microseconds());
   // Adaptive unless the model asks for Triton's fixed delay.
   auto mode = config.parameters().find(std::string(kQueueDelayParameter));
-  options.policy.adaptive_delay =
-      mode == config.parameters().end() ||
-      mode->second.string_value() != "fixed";
-  const auto& queue = dynamic.default_queue_policy();
-  options.max_queue_size = queue.max_queue_size();
-  options.queue_timeout =
-      absl::Microseconds(queue.default_timeout_microseconds());
+  options.policy.adaptive_delay = mode == config.parameters().end() ||
+                                  mode->second.string_value() != "fixed";
+  batching::QueueOptions& queue = options.queue;
+  queue.priority_levels = static_cast<int>(dynamic.priority_levels());
+  queue.default_priority_level =
+      static_cast<int>(dynamic.default_priority_level());
+  queue.default_policy = QueuePolicyFromConfig(dynamic.default_queue_policy());
+  for (const auto& [level, policy] : dynamic.priority_queue_policy()) {
+    queue.level_policies[static_cast<int>(level)] =
+        QueuePolicyFromConfig(policy);
+  }
   return options;
 }
 

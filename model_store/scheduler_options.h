@@ -13,9 +13,10 @@ namespace inferd {
 inline constexpr absl::string_view kQueueDelayParameter = "INFERD_QUEUE_DELAY";
 
 // The batching options a validated config asks for: max_batch_size,
-// dynamic_batching (preferred sizes, queue delay and its mode, queue
-// policy) and one worker per instance. `display_name` names the scheduler
-// in messages.
+// dynamic_batching (preferred sizes, queue delay and its mode, priority
+// levels and queue policies) and one worker per instance. `display_name`
+// names the scheduler in messages. REQUIRES: `config` passed
+// ValidateModelConfig (its priority fields are within batching's bounds).
 batching::BatchSchedulerOptions SchedulerOptionsFromConfig(
     const inference::ModelConfig& config, absl::string_view display_name);
 

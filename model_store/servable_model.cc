@@ -26,6 +26,8 @@ class ServableModel::Task final : public batching::BatchTask {
   int64_t rows() const override { return validated_.rows; }
   uint64_t shape_key() const override { return validated_.shape_key; }
   absl::Time deadline() const override { return request_.deadline; }
+  uint64_t priority() const override { return request_.priority; }
+  absl::Duration timeout() const override { return request_.timeout; }
   bool cancelled() const override {
     return request_.cancelled != nullptr &&
            request_.cancelled->load(std::memory_order_relaxed);
@@ -96,8 +98,8 @@ ServableModel::ServableModel(Options options, std::unique_ptr<Model> model)
       clock_(options.clock != nullptr ? options.clock : RealClock()),
       accounting_(options.metrics) {
   if (options.metrics != nullptr) {
-    options.metrics->SetQueueCapacity(
-        SchedulerOptionsFromConfig(config_, display_name_).max_queue_size);
+    options.metrics->SetQueueCapacity(batching::QueueCapacity(
+        SchedulerOptionsFromConfig(config_, display_name_).queue));
   }
 }
 

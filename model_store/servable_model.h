@@ -49,9 +49,11 @@ class ServableModel {
 
   // Validates and queues `request`; `done` receives exactly one answer, on
   // this thread (validation errors, refusals) or on a worker. Never blocks.
-  // Errors: InvalidArgument (request does not match the config),
-  // ResourceExhausted (queue full), DeadlineExceeded, Cancelled, Unavailable
-  // (shutting down), Internal (the model failed; message has the cause).
+  // Errors: InvalidArgument (request does not match the config, or its
+  // priority is not one of the model's levels), ResourceExhausted (queue, or
+  // its priority level's, full), DeadlineExceeded (its deadline or queue
+  // timeout passed while queued), Cancelled, Unavailable (shutting down),
+  // Internal (the model failed; message has the cause).
   void Infer(InferRequest request, InferCallback done);
 
   // Answers a request that never reached the queue (it could not be
@@ -64,6 +66,11 @@ class ServableModel {
   const inference::ModelConfig& config() const { return config_; }
   int64_t version() const { return version_; }
   size_t queue_depth() const { return scheduler_->queue_depth(); }
+  // Blocks until `depth` requests wait in the queue (true) or `timeout`
+  // passes (false); for tests (see BatchScheduler::AwaitQueueDepth).
+  bool AwaitQueueDepth(size_t depth, absl::Duration timeout) const {
+    return scheduler_->AwaitQueueDepth(depth, timeout);
+  }
   // A consistent copy of this version's cumulative figures.
   ServableStatistics statistics() const { return accounting_.statistics(); }
 

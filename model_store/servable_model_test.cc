@@ -93,6 +93,12 @@ class ServableModelTest : public ::testing::Test {
     inference::ModelConfig config;
     ASSERT_TRUE(
         google::protobuf::TextFormat::ParseFromString(kConfig, &config));
+    Create(config);
+  }
+
+  // (Re)creates the servable for `config` (kConfig with changes).
+  void Create(inference::ModelConfig config) {
+    servable_.reset();
     ASSERT_TRUE(ValidateModelConfig("double", &config).ok());
     auto model = std::make_unique<DoublingModel>();
     model_ = model.get();
@@ -118,6 +124,8 @@ class ServableModelTest : public ::testing::Test {
     request.model_name = "double";
     request.id = "id-" + std::to_string(slot);
     request.deadline = deadline;
+    request.priority = priority_;
+    request.timeout = timeout_;
     request.outputs = std::move(outputs);
     InputTensor input;
     input.name = "x";
@@ -144,6 +152,9 @@ class ServableModelTest : public ::testing::Test {
   }
 
   SimulatedClock clock_;
+  // What Submit() asks for.
+  uint64_t priority_ = 0;
+  absl::Duration timeout_ = absl::ZeroDuration();
   DoublingModel* model_ = nullptr;
   std::unique_ptr<ServableModel> servable_;
   std::vector<std::optional<absl::StatusOr<InferResponse>>> results_;
@@ -224,6 +235,40 @@ TEST_F(ServableModelTest, DeadlinePassedInQueueIsDeadlineExceededAndNeverRuns) {
   EXPECT_EQ(results_[0]->status().code(), absl::StatusCode::kDeadlineExceeded);
   ASSERT_TRUE(results_[1]->ok());
   EXPECT_THAT(model_->batches(), ElementsAre(1));
+}
+
+TEST_F(ServableModelTest, RequestPriorityAndTimeoutReachTheQueue) {
+  inference::ModelConfig config;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(kConfig, &config));
+  auto* dynamic = config.mutable_dynamic_batching();
+  dynamic->set_priority_levels(2);
+  dynamic->set_default_priority_level(2);
+  auto& first = (*dynamic->mutable_priority_queue_policy())[1];
+  first.set_default_timeout_microseconds(10000);
+  first.set_allow_timeout_override(true);
+  Create(config);
+
+  Submit({1, 2}, 0);  // 1 row, the default level 2
+  priority_ = 1;
+  Submit(std::vector<float>(16, 1), 1);  // 8 rows: a batch of its own
+  timeout_ = absl::Microseconds(500);
+  Submit({3, 4}, 2);  // level 1, expires after 500 us
+  priority_ = 7;
+  Submit({5, 6}, 3);
+  ASSERT_TRUE(results_[3].has_value());
+  EXPECT_EQ(results_[3]->status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(results_[3]->status().message(),
+              HasSubstr("model double:3: priority 7 is outside the priority "
+                        "levels 1..2"));
+
+  clock_.Advance(absl::Milliseconds(1));
+  while (servable_->RunOnce() > 0) {
+  }
+  EXPECT_EQ(results_[2]->status().code(), absl::StatusCode::kDeadlineExceeded);
+  ASSERT_TRUE(results_[0]->ok());
+  ASSERT_TRUE(results_[1]->ok());
+  // Level 1 first (FIFO it would be the 1-row request first).
+  EXPECT_THAT(model_->batches(), ElementsAre(8, 1));
 }
 
 TEST_F(ServableModelTest, ClassificationUsesTheOutputsLabels) {

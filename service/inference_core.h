@@ -18,7 +18,7 @@ inline constexpr char kServerVersion[] = "0.1.0";
 // The protocol extensions inferd implements, as ServerMetadata lists them.
 inline constexpr const char* kServerExtensions[] = {
     "classification", "model_configuration", "model_repository", "statistics",
-    "binary_tensor_data"};
+    "binary_tensor_data", "schedule_policy"};
 
 // What the gRPC and HTTP front ends share: every call of the v2 protocol
 // over the repository, on the protocol's own request and response messages

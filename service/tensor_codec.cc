@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
 #include "model_store/shape.h"
 
 namespace inferd {
@@ -76,6 +77,56 @@ absl::Status DecodeTyped(
   return absl::OkStatus();
 }
 
+// Request parameter `name` as a count >= 0: Triton sends int64_param;
+// uint64_param is accepted too.
+absl::StatusOr<uint64_t> CountParameter(
+    const std::string& name, const inference::InferParameter& parameter) {
+  switch (parameter.parameter_choice_case()) {
+    case inference::InferParameter::kInt64Param:
+      if (parameter.int64_param() < 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "parameter \"", name, "\": expected a value >= 0, got ",
+            parameter.int64_param()));
+      }
+      return static_cast<uint64_t>(parameter.int64_param());
+    case inference::InferParameter::kUint64Param:
+      return parameter.uint64_param();
+    case inference::InferParameter::PARAMETER_CHOICE_NOT_SET:
+      break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          "parameter \"", name,
+          "\": expected int64_param or uint64_param, got ",
+          parameter.GetDescriptor()
+              ->FindFieldByNumber(parameter.parameter_choice_case())
+              ->name()));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("parameter \"", name,
+                   "\": expected int64_param or uint64_param, got no value"));
+}
+
+// Triton's schedule policy parameters.
+absl::Status DecodeScheduleParameters(
+    const inference::ModelInferRequest& request, InferRequest* out) {
+  const auto& parameters = request.parameters();
+  if (auto it = parameters.find("priority"); it != parameters.end()) {
+    absl::StatusOr<uint64_t> priority = CountParameter(it->first, it->second);
+    if (!priority.ok()) return priority.status();
+    out->priority = *priority;
+  }
+  if (auto it = parameters.find("timeout"); it != parameters.end()) {
+    absl::StatusOr<uint64_t> us = CountParameter(it->first, it->second);
+    if (!us.ok()) return us.status();
+    // Beyond int64 microseconds (292,000 years) is no timeout at all.
+    out->timeout =
+        *us > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
+            ? absl::InfiniteDuration()
+            : absl::Microseconds(static_cast<int64_t>(*us));
+  }
+  return absl::OkStatus();
+}
+
 bool HasTypedContents(const inference::InferTensorContents& c) {
   return c.bool_contents_size() > 0 || c.int_contents_size() > 0 ||
          c.int64_contents_size() > 0 || c.uint_contents_size() > 0 ||
@@ -90,6 +141,9 @@ absl::Status DecodeInferRequest(const inference::ModelInferRequest& request,
   out->model_name = request.model_name();
   out->model_version = request.model_version();
   out->id = request.id();
+  if (absl::Status s = DecodeScheduleParameters(request, out); !s.ok()) {
+    return s;
+  }
   const bool raw = request.raw_input_contents_size() > 0;
   if (raw && request.raw_input_contents_size() != request.inputs_size()) {
     return absl::InvalidArgumentError(absl::StrCat(

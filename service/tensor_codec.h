@@ -13,7 +13,11 @@ namespace inferd {
 // little-endian bytes. InvalidArgument when the request mixes raw and typed
 // contents, has a raw entry count different from its input count, typed
 // contents whose count does not match the shape, or typed contents for a
-// type that has no typed field (FP16, BF16).
+// type that has no typed field (FP16, BF16). Request parameters "priority"
+// and "timeout" (microseconds; Triton's schedule policy) go to
+// out->priority and out->timeout: each an int64_param >= 0 or a
+// uint64_param, else InvalidArgument naming the parameter and the type it
+// needs. Other request parameters are ignored.
 absl::Status DecodeInferRequest(const inference::ModelInferRequest& request,
                                 InferRequest* out);
 

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -349,6 +351,75 @@ TEST(DecodeInferRequestTest, ParsesClassificationParameter) {
   EXPECT_EQ(decoded.outputs[0].classification, 3);
   EXPECT_FALSE(decoded.outputs[1].classify);
   EXPECT_EQ(decoded.outputs[1].classification, 0);
+}
+
+// --- Schedule policy parameters ----------------------------------------
+
+TEST(DecodeInferRequestTest,
+     WithoutScheduleParametersPriorityAndTimeoutAreZero) {
+  inference::ModelInferRequest request;
+  (*request.mutable_parameters())["sequence_id"].set_int64_param(3);
+  InferRequest decoded;
+  ASSERT_TRUE(DecodeInferRequest(request, &decoded).ok());
+  EXPECT_EQ(decoded.priority, 0u);
+  EXPECT_EQ(decoded.timeout, absl::ZeroDuration());
+}
+
+TEST(DecodeInferRequestTest, ReadsPriorityAndTimeoutAsInt64) {
+  inference::ModelInferRequest request;
+  (*request.mutable_parameters())["priority"].set_int64_param(2);
+  (*request.mutable_parameters())["timeout"].set_int64_param(1500);
+  InferRequest decoded;
+  ASSERT_TRUE(DecodeInferRequest(request, &decoded).ok());
+  EXPECT_EQ(decoded.priority, 2u);
+  EXPECT_EQ(decoded.timeout, absl::Microseconds(1500));
+}
+
+TEST(DecodeInferRequestTest, ReadsPriorityAndTimeoutAsUint64) {
+  inference::ModelInferRequest request;
+  (*request.mutable_parameters())["priority"].set_uint64_param(
+      18446744073709551615u);
+  (*request.mutable_parameters())["timeout"].set_uint64_param(
+      18446744073709551615u);
+  InferRequest decoded;
+  ASSERT_TRUE(DecodeInferRequest(request, &decoded).ok());
+  // Kept as sent: whether it is a level is the model's to say.
+  EXPECT_EQ(decoded.priority, 18446744073709551615u);
+  // Beyond int64 microseconds: no timeout at all.
+  EXPECT_EQ(decoded.timeout, absl::InfiniteDuration());
+}
+
+TEST(DecodeInferRequestTest, RefusesScheduleParametersOfTheWrongType) {
+  for (const char* name : {"priority", "timeout"}) {
+    inference::ModelInferRequest request;
+    (*request.mutable_parameters())[name].set_string_param("high");
+    InferRequest decoded;
+    ExpectInvalid(DecodeInferRequest(request, &decoded),
+                  absl::StrCat("parameter \"", name,
+                               "\": expected int64_param or uint64_param, "
+                               "got string_param"));
+    (*request.mutable_parameters())[name].set_double_param(1.5);
+    ExpectInvalid(DecodeInferRequest(request, &decoded),
+                  absl::StrCat("parameter \"", name,
+                               "\": expected int64_param or uint64_param, "
+                               "got double_param"));
+    (*request.mutable_parameters())[name].Clear();
+    ExpectInvalid(DecodeInferRequest(request, &decoded),
+                  absl::StrCat("parameter \"", name,
+                               "\": expected int64_param or uint64_param, "
+                               "got no value"));
+  }
+}
+
+TEST(DecodeInferRequestTest, RefusesNegativeScheduleParameters) {
+  for (const char* name : {"priority", "timeout"}) {
+    inference::ModelInferRequest request;
+    (*request.mutable_parameters())[name].set_int64_param(-1);
+    InferRequest decoded;
+    ExpectInvalid(DecodeInferRequest(request, &decoded),
+                  absl::StrCat("parameter \"", name,
+                               "\": expected a value >= 0, got -1"));
+  }
 }
 
 // --- EncodeInferResponse

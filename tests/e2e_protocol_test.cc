@@ -69,7 +69,8 @@ TEST_F(ProtocolTest, ServerMetadataNamesServerAndExtensions) {
   EXPECT_EQ(metadata.name(), "inferd");
   EXPECT_FALSE(metadata.version().empty());
   EXPECT_THAT(metadata.extensions(),
-              ::testing::Contains(std::string("classification")));
+              ::testing::IsSupersetOf({std::string("classification"),
+                                       std::string("schedule_policy")}));
 }
 
 TEST_F(ProtocolTest, ModelMetadataDescribesTensorsWithBatchDimension) {

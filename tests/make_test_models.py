@@ -1,11 +1,11 @@
 """Writes the small models the end-to-end tests need into a Triton-layout
 repository: one per behaviour under test (every datatype, a model that
-throws, NAME__INDEX mapping, no batch dimension, AOTInductor packages whose
-batch dimension starts at 2) and broken ones that must be refused at load
-time (among them .pt2 packages with a static batch dimension, for a CPU this
-machine is not, or from another PyTorch version). The iris and mlp examples
-and the model zoo are exported by their own scripts (see
-tests/make_test_models.sh).
+throws, NAME__INDEX mapping, no batch dimension, priority levels,
+AOTInductor packages whose batch dimension starts at 2) and broken ones that
+must be refused at load time (among them .pt2 packages with a static batch
+dimension, for a CPU this machine is not, or from another PyTorch version).
+The iris and mlp examples and the model zoo are exported by their own
+scripts (see tests/make_test_models.sh).
 
 Usage: .venv/bin/python tests/make_test_models.py --repository DIR
            --broken-repository DIR2 --big-repository DIR3
@@ -194,6 +194,30 @@ def aoti_models(repo, broken):
           raw=b"this is not an AOTInductor package")
 
 
+class AddOne(torch.nn.Module):
+    """y = x + 1: each row's answer names the request it came from."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + 1
+
+
+# Triton's schedule policy (tests/e2e_priority_test.cc): three levels, the
+# default 2; level 1 lets a request shorten its 60 s queue timeout; level 3
+# holds at most 4 requests. One row per batch, so the order in which the
+# queue is served is the order of execution.
+PRIORITY_BATCHING = """dynamic_batching {
+  max_queue_delay_microseconds: 0
+  priority_levels: 3
+  default_priority_level: 2
+  priority_queue_policy {
+    key: 1
+    value { default_timeout_microseconds: 60000000 allow_timeout_override: true }
+  }
+  priority_queue_policy { key: 3 value { max_queue_size: 4 } }
+}
+"""
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repository", required=True)
@@ -220,6 +244,10 @@ def main():
           simple_config("nobatch", [("m", "2, 3")], [("flat", 6)],
                         max_batch_size=0),
           Flatten())
+    write(repo, "priority",
+          simple_config("priority", [("x", 1)], [("y", 1)], PRIORITY_BATCHING,
+                        max_batch_size=1),
+          AddOne())
     # Broken on purpose: each must fail to load with a reason, and must not
     # stop the good model beside them.
     write(broken, "thrower",
