@@ -39,8 +39,6 @@ ModelVersionMetrics::ModelVersionMetrics(ServerMetrics* server,
                                          prometheus::Labels labels)
     : server_(server),
       labels_(labels),
-      request_duration_(
-          server->request_duration_.Add(labels, DurationBuckets())),
       queue_duration_(server->queue_duration_.Add(labels, DurationBuckets())),
       compute_duration_(
           server->compute_duration_.Add(labels, DurationBuckets())),
@@ -51,26 +49,36 @@ ModelVersionMetrics::ModelVersionMetrics(ServerMetrics* server,
       queue_capacity_(server->queue_capacity_.Add(labels)),
       ready_(server->ready_.Add(labels)) {}
 
-void ModelVersionMetrics::CountRequest(absl::StatusCode code,
+void ModelVersionMetrics::CountRequest(Protocol protocol, absl::StatusCode code,
                                        absl::Duration duration) {
-  // The array's size is a constant; reading it needs no lock.
-  constexpr size_t kCodes = std::tuple_size<decltype(requests_)>::value;
+  // The arrays' sizes are constants; reading them needs no lock.
+  constexpr size_t kCodes =
+      std::tuple_size<decltype(requests_)::value_type>::value;
   const size_t index = static_cast<size_t>(code) < kCodes
                            ? static_cast<size_t>(code)
                            : static_cast<size_t>(absl::StatusCode::kUnknown);
+  const size_t from = static_cast<size_t>(protocol);
   prometheus::Counter* counter = nullptr;
+  prometheus::Histogram* histogram = nullptr;
   {
     absl::MutexLock lock(&mu_);
-    counter = requests_[index];
+    const prometheus::Labels labels =
+        With(labels_, "protocol", ProtocolName(protocol));
+    counter = requests_[from][index];
     if (counter == nullptr) {
       counter = &server_->requests_.Add(
-          With(labels_, "code",
+          With(labels, "code",
                absl::StatusCodeToString(static_cast<absl::StatusCode>(index))));
-      requests_[index] = counter;
+      requests_[from][index] = counter;
+    }
+    histogram = request_duration_[from];
+    if (histogram == nullptr) {
+      histogram = &server_->request_duration_.Add(labels, DurationBuckets());
+      request_duration_[from] = histogram;
     }
   }
   counter->Increment();
-  request_duration_.Observe(absl::ToDoubleSeconds(duration));
+  histogram->Observe(absl::ToDoubleSeconds(duration));
 }
 
 void ModelVersionMetrics::ObserveQueue(absl::Duration waited) {
@@ -97,15 +105,17 @@ void ModelVersionMetrics::SetReady(bool ready) { ready_.Set(ready ? 1 : 0); }
 ServerMetrics::ServerMetrics()
     : registry_(std::make_shared<prometheus::Registry>()),
       process_(std::make_shared<ProcessCollector>()),
-      requests_(prometheus::BuildCounter()
-                    .Name("inferd_requests_total")
-                    .Help("ModelInfer calls answered, by gRPC status code.")
-                    .Register(*registry_)),
-      request_duration_(
-          prometheus::BuildHistogram()
-              .Name("inferd_request_duration_seconds")
-              .Help("ModelInfer calls from receipt to answer, in seconds.")
+      requests_(
+          prometheus::BuildCounter()
+              .Name("inferd_requests_total")
+              .Help(
+                  "Inference calls answered, by protocol and gRPC status code.")
               .Register(*registry_)),
+      request_duration_(prometheus::BuildHistogram()
+                            .Name("inferd_request_duration_seconds")
+                            .Help("Inference calls from receipt to answer, by "
+                                  "protocol, in seconds.")
+                            .Register(*registry_)),
       queue_duration_(prometheus::BuildHistogram()
                           .Name("inferd_queue_duration_seconds")
                           .Help("Time requests waited in the batching queue.")
@@ -154,10 +164,13 @@ ModelVersionMetrics* ServerMetrics::ForVersion(const std::string& model,
   return slot.get();
 }
 
-void ServerMetrics::CountUnresolvedRequest(const std::string& known_model,
+void ServerMetrics::CountUnresolvedRequest(Protocol protocol,
+                                           const std::string& known_model,
                                            absl::StatusCode code,
                                            absl::Duration duration) {
-  const prometheus::Labels labels{{"model", known_model}, {"version", ""}};
+  const prometheus::Labels labels{{"model", known_model},
+                                  {"version", ""},
+                                  {"protocol", ProtocolName(protocol)}};
   requests_.Add(With(labels, "code", absl::StatusCodeToString(code)))
       .Increment();
   request_duration_.Add(labels, DurationBuckets())

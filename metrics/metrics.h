@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/protocol.h"
 
 namespace inferd::metrics {
 
@@ -27,8 +28,10 @@ class ServerMetrics;
 // into the ServerMetrics that made them and live as long as it. Thread-safe.
 class ModelVersionMetrics {
  public:
-  // One answered ModelInfer call: its gRPC code and end-to-end duration.
-  void CountRequest(absl::StatusCode code, absl::Duration duration);
+  // One answered inference call: the front end it came through, its status
+  // code and its end-to-end duration.
+  void CountRequest(Protocol protocol, absl::StatusCode code,
+                    absl::Duration duration);
   // Time one request waited in the batching queue.
   void ObserveQueue(absl::Duration waited);
   // One executed batch: its rows and how long the model took.
@@ -44,7 +47,6 @@ class ModelVersionMetrics {
 
   ServerMetrics* const server_;
   const prometheus::Labels labels_;
-  prometheus::Histogram& request_duration_;
   prometheus::Histogram& queue_duration_;
   prometheus::Histogram& compute_duration_;
   prometheus::Histogram& batch_size_;
@@ -55,9 +57,12 @@ class ModelVersionMetrics {
   prometheus::Gauge& ready_;
 
   absl::Mutex mu_;
-  // Request counters by status code, created on first use so only codes
-  // that happened are exported.
-  std::array<prometheus::Counter*, 17> requests_ ABSL_GUARDED_BY(mu_) = {};
+  // Request counters by protocol and status code, and durations by
+  // protocol, created on first use so only what happened is exported.
+  std::array<std::array<prometheus::Counter*, 17>, kProtocolCount> requests_
+      ABSL_GUARDED_BY(mu_) = {};
+  std::array<prometheus::Histogram*, kProtocolCount> request_duration_
+      ABSL_GUARDED_BY(mu_) = {};
 };
 
 // Every metric family inferd exports, in one prometheus-cpp registry, plus
@@ -79,7 +84,7 @@ class ServerMetrics {
 
   // A call that did not reach a model version (unknown model: model ""; a
   // known model's unknown version: version "").
-  void CountUnresolvedRequest(const std::string& known_model,
+  void CountUnresolvedRequest(Protocol protocol, const std::string& known_model,
                               absl::StatusCode code, absl::Duration duration);
 
   // One attempt to load `version` of `model` ("" when no version was found).

@@ -39,28 +39,43 @@ std::string HttpGet(int port, const std::string& path) {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-TEST(ServerMetricsTest, CountsRequestsByCodeForAVersion) {
+TEST(ServerMetricsTest, CountsRequestsByProtocolAndCodeForAVersion) {
   ServerMetrics metrics;
   ModelVersionMetrics* v1 = metrics.ForVersion("iris", "1");
   EXPECT_EQ(metrics.ForVersion("iris", "1"), v1);  // one handle per version
-  v1->CountRequest(absl::StatusCode::kOk, absl::Milliseconds(2));
-  v1->CountRequest(absl::StatusCode::kOk, absl::Milliseconds(3));
-  v1->CountRequest(absl::StatusCode::kInvalidArgument, absl::Microseconds(80));
+  v1->CountRequest(Protocol::kGrpc, absl::StatusCode::kOk,
+                   absl::Milliseconds(2));
+  v1->CountRequest(Protocol::kGrpc, absl::StatusCode::kOk,
+                   absl::Milliseconds(3));
+  v1->CountRequest(Protocol::kGrpc, absl::StatusCode::kInvalidArgument,
+                   absl::Microseconds(80));
+  v1->CountRequest(Protocol::kHttp, absl::StatusCode::kOk,
+                   absl::Milliseconds(4));
   const std::string text = Exposition(metrics);
   EXPECT_THAT(text,
               HasSubstr("inferd_requests_total{code=\"OK\",model=\"iris\","
-                        "version=\"1\"} 2"));
+                        "protocol=\"grpc\",version=\"1\"} 2"));
+  EXPECT_THAT(text,
+              HasSubstr("inferd_requests_total{code=\"OK\",model=\"iris\","
+                        "protocol=\"http\",version=\"1\"} 1"));
   EXPECT_THAT(text, HasSubstr("inferd_requests_total{code=\"INVALID_ARGUMENT\","
-                              "model=\"iris\",version=\"1\"} 1"));
-  // Only codes that happened are exported.
+                              "model=\"iris\",protocol=\"grpc\",version="
+                              "\"1\"} 1"));
+  // Only what happened is exported.
   EXPECT_THAT(text, Not(HasSubstr("code=\"INTERNAL\"")));
+  EXPECT_THAT(text, Not(HasSubstr("code=\"INVALID_ARGUMENT\",model=\"iris\","
+                                  "protocol=\"http\"")));
   EXPECT_THAT(text, HasSubstr("inferd_request_duration_seconds_count{model="
-                              "\"iris\",version=\"1\"} 3"));
+                              "\"iris\",protocol=\"grpc\",version=\"1\"} 3"));
+  EXPECT_THAT(text, HasSubstr("inferd_request_duration_seconds_count{model="
+                              "\"iris\",protocol=\"http\",version=\"1\"} 1"));
   // 80 µs lands in the 100 µs bucket, the 2 and 3 ms calls do not.
   EXPECT_THAT(text, HasSubstr("inferd_request_duration_seconds_bucket{model="
-                              "\"iris\",version=\"1\",le=\"0.0001\"} 1"));
+                              "\"iris\",protocol=\"grpc\",version=\"1\","
+                              "le=\"0.0001\"} 1"));
   EXPECT_THAT(text, HasSubstr("inferd_request_duration_seconds_bucket{model="
-                              "\"iris\",version=\"1\",le=\"0.005\"} 3"));
+                              "\"iris\",protocol=\"grpc\",version=\"1\","
+                              "le=\"0.005\"} 3"));
 }
 
 TEST(ServerMetricsTest, BatchesFeedInferencesExecutionsAndBatchSize) {
@@ -112,11 +127,11 @@ TEST(ServerMetricsTest, GaugesAndLoadsCarryModelAndVersion) {
 
 TEST(ServerMetricsTest, UnresolvedRequestsCreateNoPerVersionSeries) {
   ServerMetrics metrics;
-  metrics.CountUnresolvedRequest("", absl::StatusCode::kNotFound,
-                                 absl::Microseconds(40));
+  metrics.CountUnresolvedRequest(
+      Protocol::kHttp, "", absl::StatusCode::kNotFound, absl::Microseconds(40));
   const std::string text = Exposition(metrics);
   EXPECT_THAT(text, HasSubstr("inferd_requests_total{code=\"NOT_FOUND\",model="
-                              "\"\",version=\"\"} 1"));
+                              "\"\",protocol=\"http\",version=\"\"} 1"));
   EXPECT_THAT(text, Not(HasSubstr("inferd_model_ready{")));
   EXPECT_THAT(text, Not(HasSubstr("inferd_queue_depth{")));
 }
@@ -136,8 +151,8 @@ TEST(ServerMetricsTest, ConcurrentCountsAreNotLost) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&metrics] {
       for (int i = 0; i < 1000; ++i) {
-        metrics.ForVersion("m", "1")->CountRequest(absl::StatusCode::kOk,
-                                                   absl::Microseconds(1));
+        metrics.ForVersion("m", "1")->CountRequest(
+            Protocol::kGrpc, absl::StatusCode::kOk, absl::Microseconds(1));
       }
     });
   }
@@ -145,7 +160,8 @@ TEST(ServerMetricsTest, ConcurrentCountsAreNotLost) {
   EXPECT_THAT(
       Exposition(metrics),
       HasSubstr(
-          "inferd_requests_total{code=\"OK\",model=\"m\",version=\"1\"} 4000"));
+          "inferd_requests_total{code=\"OK\",model=\"m\",protocol=\"grpc\","
+          "version=\"1\"} 4000"));
 }
 
 http::ServerOptions OnLoopback(int port = 0) {
@@ -158,7 +174,8 @@ http::ServerOptions OnLoopback(int port = 0) {
 TEST(MetricsExporterTest, ServesTheExpositionOverHttp) {
   ServerMetrics metrics;
   metrics.ForVersion("iris", "1")
-      ->CountRequest(absl::StatusCode::kOk, absl::Milliseconds(1));
+      ->CountRequest(Protocol::kGrpc, absl::StatusCode::kOk,
+                     absl::Milliseconds(1));
   auto exporter = MetricsExporter::Start(OnLoopback(), &metrics);
   ASSERT_TRUE(exporter.ok()) << exporter.status();
   ASSERT_GT((*exporter)->port(), 0);

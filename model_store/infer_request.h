@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/protocol.h"
 
 namespace inferd {
 
@@ -51,6 +52,8 @@ struct InferRequest {
   absl::Duration timeout = absl::ZeroDuration();
   // Set by the transport when the caller gives up; may be null.
   const std::atomic<bool>* cancelled = nullptr;
+  // The front end it came through, for the metrics' protocol label.
+  Protocol protocol = Protocol::kGrpc;
 };
 
 struct OutputTensor {

@@ -12,8 +12,10 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/client_text.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
+#include "google/protobuf/util/json_util.h"
 #include "model_store/data_type.h"
 #include "model_store/scheduler_options.h"
 #include "model_store/shape.h"
@@ -396,7 +398,7 @@ absl::Status ValidateThreadParameters(const inference::ModelConfig& config) {
 // NUL. A closer without an opener counts nothing (the parser stops there).
 // Refused past kMaxConfigNesting, naming the line where it was first
 // exceeded.
-absl::Status CheckNesting(absl::string_view text) {
+absl::Status CheckNesting(absl::string_view text, absl::string_view what) {
   int64_t depth = 0;
   int64_t deepest = 0;
   int64_t line = 1;
@@ -434,7 +436,7 @@ absl::Status CheckNesting(absl::string_view text) {
   }
   if (deepest > kMaxConfigNesting) {
     return absl::InvalidArgumentError(
-        absl::StrCat("config.pbtxt: nested ", deepest, " levels deep at line ",
+        absl::StrCat(what, ": nested ", deepest, " levels deep at line ",
                      first_line_too_deep, "; at most ", kMaxConfigNesting,
                      " allowed (blocks { }, < > and [ ] inside each other)"));
   }
@@ -451,7 +453,7 @@ absl::StatusOr<ParsedConfig> ParseModelConfig(absl::string_view text) {
         absl::StrCat("config.pbtxt: ", text.size(), " bytes; at most ",
                      kMaxConfigBytes, " allowed"));
   }
-  if (absl::Status s = CheckNesting(text); !s.ok()) return s;
+  if (absl::Status s = CheckNesting(text, "config.pbtxt"); !s.ok()) return s;
   ParsedConfig parsed;
   CollectingErrors errors;
   google::protobuf::TextFormat::Parser parser;
@@ -465,6 +467,34 @@ absl::StatusOr<ParsedConfig> ParseModelConfig(absl::string_view text) {
   }
   parsed.ignored_fields = std::move(errors.warnings());
   return parsed;
+}
+
+absl::StatusOr<inference::ModelConfig> ParseModelConfigJson(
+    absl::string_view json, absl::string_view directory_name) {
+  constexpr absl::string_view kWhat = "parameters.config";
+  if (json.size() > kMaxConfigBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(kWhat, ": ", json.size(), " bytes; at most ",
+                     kMaxConfigBytes, " allowed"));
+  }
+  if (absl::Status s = CheckNesting(json, kWhat); !s.ok()) return s;
+  inference::ModelConfig config;
+  // Unknown fields are refused, not skipped: the caller asked for this
+  // configuration and must learn what of it would not take effect.
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  const auto parsed = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(json.data(), json.size()), &config,
+      options);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(kWhat, " is not a model configuration in JSON: ",
+                     ClientText(std::string(parsed.message()))));
+  }
+  if (absl::Status s = ValidateModelConfig(directory_name, &config); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(kWhat, ": ", s.message()));
+  }
+  return config;
 }
 
 absl::Status ValidateModelConfig(absl::string_view directory_name,

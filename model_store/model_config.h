@@ -107,6 +107,14 @@ absl::StatusOr<ParsedConfig> ParseModelConfig(absl::string_view text);
 absl::Status ValidateModelConfig(absl::string_view directory_name,
                                  inference::ModelConfig* config);
 
+// Parses and validates a model configuration given as JSON (protobuf's JSON
+// mapping of ModelConfig, as Triton's RepositoryModelLoad parameter
+// "config" carries it) for the model in directory `directory_name`, with
+// config.pbtxt's size and nesting limits. Unknown fields are refused.
+// InvalidArgument "parameters.config: ..." naming what was wrong.
+absl::StatusOr<inference::ModelConfig> ParseModelConfigJson(
+    absl::string_view json, absl::string_view directory_name);
+
 // Reads a config.pbtxt file (at most kMaxConfigBytes of it), parses and
 // validates it.
 absl::StatusOr<ParsedConfig> ReadModelConfig(const std::string& path,

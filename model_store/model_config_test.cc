@@ -17,6 +17,7 @@
 namespace inferd {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -186,6 +187,52 @@ TEST(ParseModelConfigTest, ListsUnknownScalarFieldAsIgnored) {
   EXPECT_THAT(parsed->ignored_fields[0], HasSubstr("max_batch_sise"));
   EXPECT_THAT(parsed->ignored_fields[0], HasSubstr("line 2"));
   EXPECT_EQ(parsed->config.max_batch_size(), 0);
+}
+
+// RepositoryModelLoad's "config" parameter: JSON, validated like a file.
+TEST(ParseModelConfigJsonTest, ParsesTritonsJsonForm) {
+  absl::StatusOr<inference::ModelConfig> config = ParseModelConfigJson(
+      R"({"name": "iris", "max_batch_size": 8,
+          "input": [{"name": "features", "data_type": "TYPE_FP32",
+                     "dims": ["4"]}],
+          "output": [{"name": "probabilities", "dataType": "TYPE_FP32",
+                      "dims": [3]}],
+          "dynamic_batching": {"max_queue_delay_microseconds": "100"}})",
+      "iris");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->max_batch_size(), 8);
+  EXPECT_EQ(config->input(0).dims(0), 4);
+  EXPECT_EQ(config->output(0).data_type(), inference::TYPE_FP32);
+  EXPECT_EQ(config->dynamic_batching().max_queue_delay_microseconds(), 100u);
+  EXPECT_EQ(config->platform(), "pytorch_libtorch");  // defaults filled
+}
+
+TEST(ParseModelConfigJsonTest, RefusesWhatIsNotAValidConfigNamingIt) {
+  const auto error = [](absl::string_view json) {
+    absl::StatusOr<inference::ModelConfig> config =
+        ParseModelConfigJson(json, "iris");
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument)
+        << json;
+    return std::string(config.status().message());
+  };
+  const std::string io =
+      R"("input": [{"name": "x", "data_type": "TYPE_FP32", "dims": [4]}],
+         "output": [{"name": "y", "data_type": "TYPE_FP32", "dims": [3]}])";
+  EXPECT_THAT(error("not json {"), HasSubstr("parameters.config is not a "
+                                             "model configuration in JSON"));
+  EXPECT_THAT(
+      error(R"({"max_batch_size": 8, "max_batch_sise": 2, )" + io + "}"),
+      HasSubstr("max_batch_sise"));
+  EXPECT_THAT(
+      error(R"({"max_batch_size": -5, )" + io + "}"),
+      AllOf(HasSubstr("parameters.config: "), HasSubstr("max_batch_size")));
+  EXPECT_THAT(error(R"({"name": "other", "max_batch_size": 8, )" + io + "}"),
+              HasSubstr("must match the model's directory name \"iris\""));
+  EXPECT_THAT(error(R"({"max_batch_size": 8})"), HasSubstr("input"));
+  EXPECT_THAT(error(std::string(40, '[') + std::string(40, ']')),
+              HasSubstr("parameters.config: nested 40 levels deep"));
+  EXPECT_THAT(error(std::string(kMaxConfigBytes + 1, ' ')),
+              HasSubstr("at most 1048576 allowed"));
 }
 
 TEST(ParseModelConfigTest, SyntaxErrorReportsLineAndColumn) {

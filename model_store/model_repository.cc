@@ -111,11 +111,13 @@ int ModelRepository::LoadAll() {
   return ready;
 }
 
-absl::Status ModelRepository::LoadModel(const std::string& name) {
+absl::Status ModelRepository::LoadModel(
+    const std::string& name, std::optional<inference::ModelConfig> config) {
   if (absl::Status s = ValidateModelName(name); !s.ok()) return s;
   absl::MutexLock load_lock(&load_mu_);
   return WithoutRoot(
-      SyncModel(name, {/*require_stable=*/false, /*retry_failed=*/true}),
+      SyncModel(name, {/*require_stable=*/false, /*retry_failed=*/true,
+                       config.has_value() ? &*config : nullptr}),
       options_.root);
 }
 
@@ -226,10 +228,22 @@ absl::Status ModelRepository::RefreshConfig(const std::string& name,
                                             const FileSet& before,
                                             SyncMode mode, bool* changed) {
   *changed = false;
+  if (mode.config != nullptr) {
+    absl::MutexLock lock(&mu_);
+    Entry& entry = models_[name];
+    *changed = entry.config != nullptr;
+    entry.config = std::make_shared<const inference::ModelConfig>(*mode.config);
+    entry.config_files = now;
+    entry.config_given = true;
+    entry.failed.clear();  // a new config deserves a new try
+    entry.failure.clear();
+    return absl::OkStatus();
+  }
   {
     absl::MutexLock lock(&mu_);
     const Entry& entry = models_[name];
-    if (entry.config != nullptr && entry.config_files == now) {
+    if (entry.config != nullptr && entry.config_files == now &&
+        !entry.config_given) {
       return absl::OkStatus();
     }
     if (entry.config == nullptr && !entry.failure.empty() &&
@@ -263,6 +277,7 @@ absl::Status ModelRepository::RefreshConfig(const std::string& name,
   entry.config =
       std::make_shared<const inference::ModelConfig>(std::move(parsed->config));
   entry.config_files = now;
+  entry.config_given = false;
   entry.failed.clear();  // a new config deserves a new try
   entry.failure.clear();
   return absl::OkStatus();

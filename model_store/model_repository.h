@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -112,7 +113,12 @@ class ModelRepository {
   // Errors: NotFound (no such directory), InvalidArgument (bad config, or
   // every selected version failed, with the reason), Unavailable (the
   // directory cannot be read); versions that serve keep serving on failure.
-  absl::Status LoadModel(const std::string& name);
+  // With `config` (validated; see ParseModelConfigJson) the model loads with
+  // it instead of its config.pbtxt, until a load without one reads the file
+  // again.
+  absl::Status LoadModel(
+      const std::string& name,
+      std::optional<inference::ModelConfig> config = std::nullopt);
 
   // Retires every version of `name` (they drain, then unload). NotFound when
   // the repository never had that model.
@@ -157,7 +163,8 @@ class ModelRepository {
   using Served = VersionLifecycle::Loaded;
   struct Entry {
     std::shared_ptr<const inference::ModelConfig> config;
-    FileSet config_files;  // the top-level files `config` was read from
+    FileSet config_files;       // the top-level files `config` was read from
+    bool config_given = false;  // `config` came with a load, not a file
     std::string failure;
     std::map<int64_t, Served> serving;
     // The newest record of each version tried: what the index shows.
@@ -170,6 +177,8 @@ class ModelRepository {
   struct SyncMode {
     bool require_stable = false;  // poll: trust only files seen twice
     bool retry_failed = false;    // explicit: retry versions that failed
+    // A load's own config, used instead of config.pbtxt.
+    const inference::ModelConfig* config = nullptr;
   };
   ModelRepository(Options options, ModelLoader* loader);
 
@@ -177,7 +186,7 @@ class ModelRepository {
   absl::Status SyncModel(const std::string& name, SyncMode mode)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(load_mu_);
   // Reads config.pbtxt when the top-level files changed (and, in poll mode,
-  // are stable); sets *changed. Errors: the config's.
+  // are stable), or takes mode.config; sets *changed. Errors: the config's.
   absl::Status RefreshConfig(const std::string& name, const FileSet& now,
                              const FileSet& before, SyncMode mode,
                              bool* changed)

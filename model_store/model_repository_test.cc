@@ -16,6 +16,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
+#include "model_store/model_config.h"
 #include "model_store/test_util.h"
 
 namespace inferd {
@@ -314,6 +315,39 @@ TEST_F(ModelRepositoryTest, ExplicitLoadAndUnload) {
             absl::StatusCode::kNotFound);
   EXPECT_EQ(repository->UnloadModel("missing").code(),
             absl::StatusCode::kNotFound);
+}
+
+// RepositoryModelLoad's "config": the model serves with the given config
+// (its versions reload with it) until a load without one reads config.pbtxt
+// again.
+TEST_F(ModelRepositoryTest, ExplicitLoadWithAConfigUsesItUntilTheNextLoad) {
+  WriteConfig("a");
+  AddVersion("a", 1);
+  AddVersion("a", 2);
+  auto repository = Make(ControlMode::kExplicit);
+  repository->MarkStarted();
+  ASSERT_TRUE(repository->LoadModel("a").ok());
+  EXPECT_EQ(Serving(*repository, "a"), 2);
+  EXPECT_EQ((*repository->Get("a", ""))->config().max_batch_size(), 4);
+
+  absl::StatusOr<inference::ModelConfig> given = ParseModelConfigJson(
+      R"({"max_batch_size": 2,
+          "input": [{"name": "x", "data_type": "TYPE_FP32", "dims": [2]}],
+          "output": [{"name": "y", "data_type": "TYPE_FP32", "dims": [2]}],
+          "version_policy": {"specific": {"versions": [1]}}})",
+      "a");
+  ASSERT_TRUE(given.ok()) << given.status();
+  const int loads = loader_.loads;
+  ASSERT_TRUE(repository->LoadModel("a", *given).ok());
+  EXPECT_EQ(loader_.loads, loads + 1);
+  EXPECT_EQ(Serving(*repository, "a"), 1);
+  EXPECT_EQ((*repository->Get("a", ""))->config().max_batch_size(), 2);
+  EXPECT_TRUE(observer_.AwaitState("a", 2, VersionState::kUnloaded));
+
+  // The file's config again, though config.pbtxt did not change.
+  ASSERT_TRUE(repository->LoadModel("a").ok());
+  EXPECT_EQ(Serving(*repository, "a"), 2);
+  EXPECT_EQ((*repository->Get("a", ""))->config().max_batch_size(), 4);
 }
 
 TEST_F(ModelRepositoryTest, ModelWithNoVersionIsUnavailableWithTheReason) {

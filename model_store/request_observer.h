@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/protocol.h"
 
 namespace inferd {
 
@@ -20,12 +21,18 @@ class RequestObserver {
   virtual void OnQueueDepth(size_t depth) = 0;
   // A request left the queue for a batch after waiting `queued`.
   virtual void OnDequeued(absl::Duration queued) = 0;
-  // A batch of `requests` requests and `rows` rows ran for `compute`,
+  // A batch of `requests` requests and `rows` rows took `input` to gather
+  // its requests' inputs into the model's tensors, then ran for `compute`,
   // ending at `end`; `ok`: the model answered it.
-  virtual void OnBatchDone(int64_t requests, int64_t rows,
+  virtual void OnBatchDone(int64_t requests, int64_t rows, absl::Duration input,
                            absl::Duration compute, bool ok, absl::Time end) = 0;
-  // A request was answered with `code`, `total` after it arrived.
-  virtual void OnAnswered(absl::StatusCode code, absl::Duration total) = 0;
+  // One request's outputs took `output` to cut from the batch's tensors and
+  // encode.
+  virtual void OnOutput(absl::Duration output) = 0;
+  // A request that came through `protocol` was answered with `code`, `total`
+  // after it arrived.
+  virtual void OnAnswered(Protocol protocol, absl::StatusCode code,
+                          absl::Duration total) = 0;
 };
 
 }  // namespace inferd

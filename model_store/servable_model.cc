@@ -35,7 +35,7 @@ class ServableModel::Task final : public batching::BatchTask {
   void Fail(const absl::Status& status) override { Answer(status); }
 
   void Answer(absl::StatusOr<InferResponse> response) {
-    owner_->accounting_.OnAnswered(response.status().code(),
+    owner_->accounting_.OnAnswered(request_.protocol, response.status().code(),
                                    owner_->clock_->Now() - enqueued_);
     done_(std::move(response));
   }
@@ -118,8 +118,9 @@ void ServableModel::Infer(InferRequest request, InferCallback done) {
   accounting_.OnQueueDepth(scheduler_->queue_depth());
 }
 
-void ServableModel::Refuse(const absl::Status& status, InferCallback done) {
-  accounting_.OnAnswered(status.code(), absl::ZeroDuration());
+void ServableModel::Refuse(const absl::Status& status, Protocol protocol,
+                           InferCallback done) {
+  accounting_.OnAnswered(protocol, status.code(), absl::ZeroDuration());
   done(status);
 }
 
@@ -131,22 +132,23 @@ void ServableModel::ExecuteBatch(int worker, batching::Batch batch) {
     tasks.push_back(static_cast<Task*>(item.get()));
     total_rows += tasks.back()->rows();
   }
+  const absl::Time gather = clock_->Now();
   std::vector<Tensor> inputs;
   inputs.reserve(config_.input_size());
   for (int i = 0; i < config_.input_size(); ++i) {
     inputs.push_back(
         AssembleInput(tasks, i, total_rows, config_.input(i).data_type()));
   }
-  const absl::Time start = clock_->Now();
   for (const Task* task : tasks)
-    accounting_.OnDequeued(start - task->enqueued());
+    accounting_.OnDequeued(gather - task->enqueued());
+  const absl::Time start = clock_->Now();
   absl::StatusOr<std::vector<Tensor>> outputs = model_->Execute(worker, inputs);
   const absl::Time end = clock_->Now();
   const absl::Status status = outputs.ok()
                                   ? CheckOutputs(config_, *outputs, total_rows)
                                   : outputs.status();
   accounting_.OnBatchDone(static_cast<int64_t>(tasks.size()), total_rows,
-                          end - start, status.ok(), end);
+                          start - gather, end - start, status.ok(), end);
   accounting_.OnQueueDepth(scheduler_->queue_depth());
   if (!status.ok()) {
     FailBatch(tasks, status);
@@ -169,6 +171,7 @@ void ServableModel::FailBatch(const std::vector<Task*>& tasks,
 
 void ServableModel::AnswerTask(Task* task, const std::vector<Tensor>& outputs,
                                int64_t first_row) {
+  const absl::Time begin = clock_->Now();
   const bool batched = config_.max_batch_size() > 0;
   InferResponse response;
   response.model_name = config_.name();
@@ -190,6 +193,7 @@ void ServableModel::AnswerTask(Task* task, const std::vector<Tensor>& outputs,
           SliceRows(output, batched, first_row, task->rows(), name));
     }
   }
+  accounting_.OnOutput(clock_->Now() - begin);
   task->Answer(std::move(response));
 }
 

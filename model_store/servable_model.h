@@ -57,8 +57,10 @@ class ServableModel {
   void Infer(InferRequest request, InferCallback done);
 
   // Answers a request that never reached the queue (it could not be
-  // decoded) with `status`, accounting it like the others. Never blocks.
-  void Refuse(const absl::Status& status, InferCallback done);
+  // decoded) with `status`, accounting it like the others under `protocol`.
+  // Never blocks.
+  void Refuse(const absl::Status& status, Protocol protocol,
+              InferCallback done);
 
   // Runs due batches on the calling thread (tests with start_workers false).
   size_t RunOnce() { return scheduler_->RunOnce(); }

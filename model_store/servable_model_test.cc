@@ -23,6 +23,7 @@ class DoublingModel : public Model {
     absl::MutexLock lock(&mu_);
     batches_.push_back(inputs[0].shape[0]);
     input_pointers_.push_back(inputs[0].data);
+    if (clock_ != nullptr) clock_->Advance(takes_);
     if (fail_next_) {
       fail_next_ = false;
       return absl::InternalError("out of cheese");
@@ -56,6 +57,12 @@ class DoublingModel : public Model {
     absl::MutexLock lock(&mu_);
     wrong_rows_ = true;
   }
+  // Each batch moves `clock` on by `takes`, as if the model ran that long.
+  void Take(SimulatedClock* clock, absl::Duration takes) {
+    absl::MutexLock lock(&mu_);
+    clock_ = clock;
+    takes_ = takes;
+  }
 
  private:
   absl::Mutex mu_;
@@ -63,6 +70,8 @@ class DoublingModel : public Model {
   std::vector<const char*> input_pointers_ ABSL_GUARDED_BY(mu_);
   bool fail_next_ ABSL_GUARDED_BY(mu_) = false;
   bool wrong_rows_ ABSL_GUARDED_BY(mu_) = false;
+  SimulatedClock* clock_ ABSL_GUARDED_BY(mu_) = nullptr;
+  absl::Duration takes_ ABSL_GUARDED_BY(mu_);
 };
 
 constexpr char kConfig[] = R"pb(
@@ -178,6 +187,30 @@ TEST_F(ServableModelTest, ConcatenatesRequestsAndGivesEachItsOwnRows) {
   EXPECT_THAT(Floats(1), ElementsAre(6, 8, 10, 12));
   EXPECT_THAT((*results_[1])->outputs[0].shape, ElementsAre(2, 2));
   EXPECT_THAT(Floats(2), ElementsAre(14, 16));
+}
+
+// The model's time is compute_infer, for every request of its batch, and
+// none of it leaks into compute_input (gathering the batch) or
+// compute_output (cutting out each request's rows), which are counted per
+// request too.
+TEST_F(ServableModelTest, StatisticsSplitComputeIntoInputInferAndOutput) {
+  model_->Take(&clock_, absl::Milliseconds(5));
+  Submit({1, 2}, 0);
+  Submit({3, 4, 5, 6}, 1);
+  clock_.Advance(absl::Milliseconds(1));
+  ASSERT_EQ(servable_->RunOnce(), 2u);
+  Submit({7, 8}, 2);
+  clock_.Advance(absl::Milliseconds(1));
+  ASSERT_EQ(servable_->RunOnce(), 1u);
+  const ServableStatistics stats = servable_->statistics();
+  EXPECT_EQ(stats.compute_count, 3u);
+  EXPECT_EQ(stats.compute_ns, 3u * 5'000'000);
+  EXPECT_EQ(stats.compute_input_ns, 0u);
+  EXPECT_EQ(stats.compute_output_count, 3u);
+  EXPECT_EQ(stats.compute_output_ns, 0u);
+  // Queued 1 ms each; the end-to-end time includes the model's 5 ms.
+  EXPECT_EQ(stats.queue_ns, 3u * 1'000'000);
+  EXPECT_EQ(stats.success_ns, 3u * 6'000'000);
 }
 
 TEST_F(ServableModelTest, LoneRequestReachesTheModelWithoutACopy) {

@@ -16,11 +16,13 @@ void VersionAccounting::OnDequeued(absl::Duration queued) {
 }
 
 void VersionAccounting::OnBatchDone(int64_t requests, int64_t rows,
+                                    absl::Duration input,
                                     absl::Duration compute, bool ok,
                                     absl::Time end) {
   {
     absl::MutexLock lock(&mu_);
     stats_.compute_count += requests;
+    stats_.compute_input_ns += requests * absl::ToInt64Nanoseconds(input);
     stats_.compute_ns += requests * absl::ToInt64Nanoseconds(compute);
     ++stats_.execution_count;
     if (ok) stats_.inference_count += rows;
@@ -29,7 +31,13 @@ void VersionAccounting::OnBatchDone(int64_t requests, int64_t rows,
   if (metrics_ != nullptr) metrics_->ObserveBatch(rows, compute);
 }
 
-void VersionAccounting::OnAnswered(absl::StatusCode code,
+void VersionAccounting::OnOutput(absl::Duration output) {
+  absl::MutexLock lock(&mu_);
+  ++stats_.compute_output_count;
+  stats_.compute_output_ns += absl::ToInt64Nanoseconds(output);
+}
+
+void VersionAccounting::OnAnswered(Protocol protocol, absl::StatusCode code,
                                    absl::Duration total) {
   {
     absl::MutexLock lock(&mu_);
@@ -42,7 +50,7 @@ void VersionAccounting::OnAnswered(absl::StatusCode code,
       stats_.fail_ns += ns;
     }
   }
-  if (metrics_ != nullptr) metrics_->CountRequest(code, total);
+  if (metrics_ != nullptr) metrics_->CountRequest(protocol, code, total);
 }
 
 ServableStatistics VersionAccounting::statistics() const {

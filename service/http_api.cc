@@ -152,7 +152,9 @@ void HttpApi::Handle(const http::Request& request, http::Reply reply) {
                                   : std::optional<absl::string_view>(*value));
       if (!allowed.ok()) {
         if (action == "infer") {
-          core_->CountUnresolved(model->model, allowed, absl::Now());
+          core_->CountUnresolved(
+              model->model, allowed,
+              InferenceCore::Call{absl::Now(), Protocol::kHttp});
         }
         return reply(Error(allowed));
       }
@@ -267,7 +269,7 @@ struct InferCall {
 
 void HttpApi::Infer(const http::Request& request, const std::string& model,
                     const std::string& version, http::Reply reply) {
-  InferenceCore::Call call{absl::Now()};
+  InferenceCore::Call call{absl::Now(), Protocol::kHttp};
   call.cancelled = request.cancelled;
   auto state = std::make_shared<InferCall>(std::move(reply));
   std::optional<size_t> json_length;
@@ -279,7 +281,7 @@ void HttpApi::Infer(const http::Request& request, const std::string& model,
           absl::StrCat("Inference-Header-Content-Length must be a byte "
                        "count, not \"",
                        ClientText(*header, 64), "\""));
-      core_->CountUnresolved(model, bad, call.start);
+      core_->CountUnresolved(model, bad, call);
       return state->reply(Error(bad));
     }
     json_length = length;
@@ -287,7 +289,7 @@ void HttpApi::Infer(const http::Request& request, const std::string& model,
   if (absl::Status s = http_codec::DecodeInferRequest(request.body, json_length,
                                                       &state->request);
       !s.ok()) {
-    core_->CountUnresolved(model, s, call.start);
+    core_->CountUnresolved(model, s, call);
     return state->reply(Error(s));
   }
   state->request.request.set_model_name(model);

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/client_text.h"
 #include "model_store/data_type.h"
+#include "model_store/model_config.h"
 #include "model_store/repository_scan.h"
 #include "service/tensor_codec.h"
 
@@ -61,7 +63,11 @@ void FillStatistics(const std::string& name, int64_t version,
   FillDuration(s.success_count, s.success_ns, stats->mutable_success());
   FillDuration(s.fail_count, s.fail_ns, stats->mutable_fail());
   FillDuration(s.queue_count, s.queue_ns, stats->mutable_queue());
+  FillDuration(s.compute_count, s.compute_input_ns,
+               stats->mutable_compute_input());
   FillDuration(s.compute_count, s.compute_ns, stats->mutable_compute_infer());
+  FillDuration(s.compute_output_count, s.compute_output_ns,
+               stats->mutable_compute_output());
 }
 
 }  // namespace
@@ -182,17 +188,34 @@ void InferenceCore::RepositoryModelLoad(
   absl::Status allowed =
       RequireExplicitMode(*repository_, "RepositoryModelLoad");
   if (!allowed.ok()) return done(allowed);
-  // Never a silent OK for what inferd does not do yet.
+  // Never a silent OK: a parameter inferd does not apply is refused.
+  std::optional<inference::ModelConfig> config;
   for (const auto& [key, value] : request.parameters()) {
-    if (key == "config" || absl::StartsWith(key, "file:")) {
+    if (key == "config") {
+      if (value.parameter_choice_case() !=
+          inference::ModelRepositoryParameter::kStringParam) {
+        return done(absl::InvalidArgumentError(
+            "RepositoryModelLoad parameter \"config\" must be a string: the "
+            "model configuration in JSON"));
+      }
+      absl::StatusOr<inference::ModelConfig> parsed =
+          ParseModelConfigJson(value.string_param(), request.model_name());
+      if (!parsed.ok()) return done(parsed.status());
+      config = std::move(*parsed);
+    } else if (absl::StartsWith(key, "file:")) {
       return done(absl::UnimplementedError(absl::StrCat(
           "RepositoryModelLoad parameter \"", ClientText(key),
           "\" is not implemented by inferd ", kServerVersion,
-          ": change the model's files in the repository, then load it")));
+          ": put the model's files in the repository, then load it")));
+    } else {
+      return done(absl::InvalidArgumentError(
+          absl::StrCat("unknown RepositoryModelLoad parameter \"",
+                       ClientText(key), "\"; expected \"config\"")));
     }
   }
-  loads_.Post([this, done = std::move(done), name = request.model_name()] {
-    done(repository_->LoadModel(name));
+  loads_.Post([this, done = std::move(done), name = request.model_name(),
+               config = std::move(config)]() mutable {
+    done(repository_->LoadModel(name, std::move(config)));
   });
 }
 
@@ -209,7 +232,7 @@ void InferenceCore::Infer(const inference::ModelInferRequest& request,
   absl::StatusOr<std::shared_ptr<ServableModel>> model =
       repository_->Get(request.model_name(), request.model_version());
   if (!model.ok()) {
-    CountUnresolved(request.model_name(), model.status(), call.start);
+    CountUnresolved(request.model_name(), model.status(), call);
     return done(model.status());
   }
   // The call keeps the version alive until it is answered, and lets go
@@ -224,20 +247,22 @@ void InferenceCore::Infer(const inference::ModelInferRequest& request,
       };
   InferRequest decoded;
   if (absl::Status s = DecodeInferRequest(request, &decoded); !s.ok()) {
-    return (*model)->Refuse(s, std::move(answer));
+    return (*model)->Refuse(s, call.protocol, std::move(answer));
   }
   decoded.deadline = call.deadline;
   decoded.cancelled = call.cancelled;
+  decoded.protocol = call.protocol;
   (*model)->Infer(std::move(decoded), std::move(answer));
 }
 
 void InferenceCore::CountUnresolved(const std::string& model,
                                     const absl::Status& status,
-                                    absl::Time start) {
+                                    const Call& call) {
   if (metrics_ == nullptr) return;
   // Only names the repository knows become label values.
-  metrics_->CountUnresolvedRequest(repository_->Contains(model) ? model : "",
-                                   status.code(), absl::Now() - start);
+  metrics_->CountUnresolvedRequest(call.protocol,
+                                   repository_->Contains(model) ? model : "",
+                                   status.code(), absl::Now() - call.start);
 }
 
 }  // namespace inferd

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/protocol.h"
 #include "common/task_runner.h"
 #include "metrics/metrics.h"
 #include "model_store/model_repository.h"
@@ -17,8 +18,8 @@ namespace inferd {
 inline constexpr char kServerVersion[] = "0.1.0";
 // The protocol extensions inferd implements, as ServerMetadata lists them.
 inline constexpr const char* kServerExtensions[] = {
-    "classification", "model_configuration", "model_repository", "statistics",
-    "binary_tensor_data", "schedule_policy"};
+    "classification", "model_configuration", "model_repository",
+    "statistics",     "binary_tensor_data",  "schedule_policy"};
 
 // What the gRPC and HTTP front ends share: every call of the v2 protocol
 // over the repository, on the protocol's own request and response messages
@@ -62,6 +63,7 @@ class InferenceCore {
   // Where an inference call came from, for its accounting and its end.
   struct Call {
     absl::Time start;  // receipt
+    Protocol protocol = Protocol::kGrpc;
     absl::Time deadline = absl::InfiniteFuture();
     // Set by the transport when the caller gives up; may be null.
     const std::atomic<bool>* cancelled = nullptr;
@@ -75,7 +77,7 @@ class InferenceCore {
   // Counts a call refused before it reached a model version (e.g. by an
   // access check).
   void CountUnresolved(const std::string& model, const absl::Status& status,
-                       absl::Time start);
+                       const Call& call);
 
  private:
   ModelRepository* const repository_;

@@ -166,10 +166,10 @@ grpc::ServerUnaryReactor* InferenceService::ModelInfer(
     grpc::CallbackServerContext* context,
     const inference::ModelInferRequest* request,
     inference::ModelInferResponse* response) {
-  InferenceCore::Call call{absl::Now()};
+  InferenceCore::Call call{absl::Now(), Protocol::kGrpc};
   if (absl::Status allowed = CheckAccess(*context, "ModelInfer");
       !allowed.ok()) {
-    core_.CountUnresolved(request->model_name(), allowed, call.start);
+    core_.CountUnresolved(request->model_name(), allowed, call);
     return FinishNow(context, ToGrpcStatus(allowed));
   }
   auto* reactor = new InferReactor(response);
@@ -206,8 +206,10 @@ InferenceService::ModelStreamInfer(grpc::CallbackServerContext* context) {
       [this](const inference::ModelInferRequest& request, absl::Time start,
              absl::Time deadline, const std::atomic<bool>* cancelled,
              InferCallback done) {
-        core_.Infer(request, InferenceCore::Call{start, deadline, cancelled},
-                    std::move(done));
+        core_.Infer(
+            request,
+            InferenceCore::Call{start, Protocol::kGrpc, deadline, cancelled},
+            std::move(done));
       });
 }
 

@@ -256,6 +256,24 @@ TEST_F(HttpTest, StatisticsCountHttpInferences) {
   const json stats = json::parse(after->body)["model_stats"][0];
   EXPECT_EQ(stats["name"], "iris");
   EXPECT_TRUE(stats["inference_stats"]["success"]["ns"].is_number());
+  // Every duration inferd measures is filled, so clients reading
+  // compute_input or compute_output find them.
+  const json& inference = stats["inference_stats"];
+  const auto success = inference["success"]["count"].get<int64_t>();
+  for (const char* field : {"queue", "compute_input", "compute_infer"}) {
+    EXPECT_EQ(inference[field]["count"].get<int64_t>(), success) << field;
+  }
+  EXPECT_EQ(inference["compute_output"]["count"].get<int64_t>(), success);
+  EXPECT_GT(inference["compute_output"]["ns"].get<int64_t>(), 0);
+
+  // The metrics tell the protocols apart.
+  const std::string text = metrics::Exposition(server_->grpc->metrics());
+  EXPECT_THAT(text, ::testing::HasSubstr(
+                        "inferd_requests_total{code=\"OK\",model=\"iris\","
+                        "protocol=\"http\",version=\"1\"}"));
+  EXPECT_THAT(
+      text, ::testing::HasSubstr("inferd_request_duration_seconds_count{model="
+                                 "\"iris\",protocol=\"http\",version=\"1\"}"));
 
   auto all = client().Get("/v2/models/stats");
   ASSERT_TRUE(all);
@@ -281,7 +299,7 @@ TEST_F(HttpTest, RepositoryControlNeedsExplicitMode) {
   EXPECT_THAT(load->body, HasSubstr("--model-control-mode=explicit"));
 }
 
-TEST(HttpExplicitModeTest, LoadUnloadAndRefusedConfigOverride) {
+TEST(HttpExplicitModeTest, LoadUnloadAndRefusedLoadParameters) {
   if (TestModels("good").empty()) GTEST_FAIL() << "INFERD_TEST_MODELS unset";
   auto server = HttpServer::Start(TestServer::Start(
       TestModels("good"), nullptr, ControlMode::kExplicit, absl::Seconds(1)));
@@ -299,13 +317,24 @@ TEST(HttpExplicitModeTest, LoadUnloadAndRefusedConfigOverride) {
     }
   }
   EXPECT_TRUE(iris_listed) << index->body;
-  auto override = client.Post(
+  // A config that is no complete model config is refused, naming what is
+  // missing; file contents are not implemented; neither loads anything.
+  auto incomplete = client.Post(
       "/v2/repository/models/iris/load",
       json{{"parameters", {{"config", "{\"max_batch_size\": 8}"}}}}.dump(),
       "application/json");
-  ASSERT_TRUE(override);
-  EXPECT_EQ(override->status, 501);
-  EXPECT_THAT(override->body, HasSubstr("\\\"config\\\" is not implemented"));
+  ASSERT_TRUE(incomplete);
+  EXPECT_EQ(incomplete->status, 400);
+  EXPECT_THAT(incomplete->body, HasSubstr("parameters.config: "));
+  EXPECT_THAT(incomplete->body, HasSubstr("input"));
+  auto files =
+      client.Post("/v2/repository/models/iris/load",
+                  json{{"parameters", {{"file:1/model.pt", "eA=="}}}}.dump(),
+                  "application/json");
+  ASSERT_TRUE(files);
+  EXPECT_EQ(files->status, 501);
+  EXPECT_THAT(files->body,
+              HasSubstr("\\\"file:1/model.pt\\\" is not implemented"));
   EXPECT_EQ(client.Get("/v2/models/iris/ready")->status, 400);
 
   auto load =

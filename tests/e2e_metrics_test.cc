@@ -42,21 +42,25 @@ TEST(MetricsEndToEndTest, CountersEqualTheTrafficSent) {
   const std::string text = metrics::Exposition(server->metrics());
   EXPECT_THAT(text,
               HasSubstr("inferd_requests_total{code=\"OK\",model=\"iris\","
-                        "version=\"1\"} 7\n"));
-  EXPECT_THAT(text, HasSubstr("inferd_requests_total{code=\"INVALID_ARGUMENT\","
-                              "model=\"iris\",version=\"1\"} 3\n"));
+                        "protocol=\"grpc\",version=\"1\"} 7\n"));
+  EXPECT_THAT(text,
+              HasSubstr("inferd_requests_total{code=\"INVALID_ARGUMENT\","
+                        "model=\"iris\",protocol=\"grpc\",version=\"1\"} 3\n"));
   // The unknown model's name never becomes a label value.
-  EXPECT_THAT(text, HasSubstr("inferd_requests_total{code=\"NOT_FOUND\","
-                              "model=\"\",version=\"\"} 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("inferd_requests_total{code=\"NOT_FOUND\","
+                        "model=\"\",protocol=\"grpc\",version=\"\"} 1\n"));
   EXPECT_THAT(text, Not(HasSubstr("no-such-model")));
-  EXPECT_THAT(text, HasSubstr("inferd_requests_total{code=\"NOT_FOUND\","
-                              "model=\"iris\",version=\"\"} 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("inferd_requests_total{code=\"NOT_FOUND\","
+                        "model=\"iris\",protocol=\"grpc\",version=\"\"} 1\n"));
   EXPECT_THAT(text, Not(HasSubstr("version=\"42\"")));
   // 7 requests of 2 rows; invalid ones never ran.
   EXPECT_THAT(text, HasSubstr("inferd_inferences_total{model=\"iris\","
                               "version=\"1\"} 14\n"));
-  EXPECT_THAT(text, HasSubstr("inferd_request_duration_seconds_count{model="
-                              "\"iris\",version=\"1\"} 10\n"));
+  EXPECT_THAT(text,
+              HasSubstr("inferd_request_duration_seconds_count{model="
+                        "\"iris\",protocol=\"grpc\",version=\"1\"} 10\n"));
   EXPECT_THAT(text, HasSubstr("inferd_queue_duration_seconds_count{model="
                               "\"iris\",version=\"1\"} 7\n"));
   EXPECT_THAT(

@@ -61,7 +61,7 @@ double Series(const std::string& text, const std::string& series) {
 std::string RequestsSeries(const std::string& model, const std::string& version,
                            const std::string& code) {
   return absl::StrCat("inferd_requests_total{code=\"", code, "\",model=\"",
-                      model, "\",version=\"", version, "\"}");
+                      model, "\",protocol=\"grpc\",version=\"", version, "\"}");
 }
 
 struct Counts {

@@ -303,6 +303,11 @@ TEST(VersionSwapTest, ModelStatisticsCountsWhatAVersionServed) {
   EXPECT_EQ(s.inference_stats().success().count(), 2u);
   EXPECT_GT(s.inference_stats().success().ns(), 0u);
   EXPECT_EQ(s.inference_stats().queue().count(), 2u);
+  EXPECT_EQ(s.inference_stats().compute_input().count(), 2u);
+  EXPECT_EQ(s.inference_stats().compute_infer().count(), 2u);
+  EXPECT_GT(s.inference_stats().compute_infer().ns(), 0u);
+  EXPECT_EQ(s.inference_stats().compute_output().count(), 2u);
+  EXPECT_GT(s.inference_stats().compute_output().ns(), 0u);
   EXPECT_GE(s.execution_count(), 1u);
   EXPECT_GT(s.last_inference(), 0u);
 }

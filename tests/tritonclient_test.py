@@ -8,6 +8,7 @@ UNIMPLEMENTED (gRPC) or 501 (HTTP) and a message naming what is missing.
 Usage: tritonclient_test.py BUILD_DIR TEST_MODELS_DIR
 Exit 0 pass, 1 fail.
 """
+import json
 import queue
 import re
 import subprocess
@@ -111,8 +112,7 @@ def common_calls(client, module, unimplemented):
     refused(lambda: client.infer("nope", inputs),
             "NOT_FOUND" if module is grpcclient else "404")
 
-    # Repository: index, load, unload; a config override is refused, never
-    # a silent OK.
+    # Repository: index, load, unload.
     index = client.get_model_repository_index(**as_json(client))
     index = index.get("models", index) if isinstance(index, dict) else index
     names = {m["name"]: m.get("state", "") for m in index}
@@ -126,15 +126,50 @@ def common_calls(client, module, unimplemented):
     while client.is_model_ready("sumdiff") and time.monotonic() < deadline:
         time.sleep(0.1)
     check(not client.is_model_ready("sumdiff"), "sumdiff unloaded")
-    e = refused(lambda: client.load_model(
-        "iris", config='{"max_batch_size": 8}'), unimplemented)
-    check(e is not None and "config" in str(e), f"config override: {e}")
 
     stats = client.get_inference_statistics("iris", **as_json(client))
     model = stats["model_stats"][0]
     check(int(model["inference_count"]) >= 4, f"statistics {model}")
     check(int(model["inference_stats"]["success"]["count"]) >= 2,
           f"success count {model}")
+    for field in ("queue", "compute_input", "compute_infer", "compute_output"):
+        check(int(model["inference_stats"][field]["count"]) >= 2,
+              f"{field} count {model}")
+
+    # load_model(config=...): the model reloads with that config (its
+    # statistics start again), bad ones are refused naming what was wrong,
+    # and a load without one reads config.pbtxt again.
+    config = client.get_model_config("iris", **as_json(client))
+    config = config.get("config", config)
+    file_batch = int(config["max_batch_size"])
+    wanted = 8 if file_batch != 8 else 4
+    config["max_batch_size"] = wanted
+    client.load_model("iris", config=json.dumps(config))
+    given = client.get_model_config("iris", **as_json(client))
+    given = given.get("config", given)
+    check(int(given["max_batch_size"]) == wanted,
+          f"load_model(config=...) in force: {given.get('max_batch_size')}")
+    answer = client.infer("iris", inputs)
+    check(answer.as_numpy("probabilities").shape == (2, 3),
+          "infer after a load with a config")
+    invalid = "INVALID_ARG" if module is grpcclient else "400"
+    e = refused(lambda: client.load_model("iris", config="not json {"),
+                invalid)
+    check(e is not None and "parameters.config" in str(e),
+          f"bad JSON config: {e}")
+    config["max_batch_size"] = -5
+    e = refused(lambda: client.load_model("iris", config=json.dumps(config)),
+                invalid)
+    check(e is not None and "max_batch_size" in str(e),
+          f"negative max_batch_size: {e}")
+    e = refused(lambda: client.load_model(
+        "iris", files={"file:1/model.pt": b"x"}), unimplemented)
+    check(e is not None and "file:1/model.pt" in str(e), f"files=: {e}")
+    client.load_model("iris")
+    again = client.get_model_config("iris", **as_json(client))
+    again = again.get("config", again)
+    check(int(again["max_batch_size"]) == file_batch,
+          f"a load without a config reads the file: {again}")
 
     # What inferd does not implement says so.
     refused(lambda: client.get_system_shared_memory_status(), unimplemented)
