@@ -27,6 +27,9 @@ packages=(
   # Tests: throwaway certificates for the TLS tests; the README's curl
   # examples.
   openssl curl
+  # bench/rolling_restart.py: nginx as the gRPC load balancer in front of
+  # replicas (run with its own configuration, never as a service).
+  nginx
 )
 
 missing=()
