@@ -121,6 +121,16 @@ ABSL_FLAG(int, grpc_http2_max_ping_strikes, 2,
 ABSL_FLAG(int, grpc_max_concurrent_streams, 1024,
           "Concurrent calls per client connection "
           "(GRPC_ARG_MAX_CONCURRENT_STREAMS); more wait for a free stream.");
+ABSL_FLAG(int, grpc_max_connection_age, 0,
+          "Milliseconds after which a gRPC connection is asked to go away "
+          "(a graceful GOAWAY: its calls finish, the client reconnects, "
+          "possibly to another replica); 0: never "
+          "(GRPC_ARG_MAX_CONNECTION_AGE_MS). With it, the drain waits for "
+          "open connections to age out before the shutdown.");
+ABSL_FLAG(int, grpc_max_connection_age_grace, 10000,
+          "Milliseconds a connection asked away by its age keeps for its "
+          "calls in flight before it is closed "
+          "(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS).");
 ABSL_FLAG(bool, allow_http, true,
           "Serve the v2 REST protocol over HTTP (--allow-http=false turns "
           "it off).");
@@ -226,6 +236,9 @@ absl::StatusOr<inferd::ServerOptions> GrpcOptions(
       absl::GetFlag(FLAGS_grpc_http2_max_ping_strikes);
   options.max_concurrent_streams =
       absl::GetFlag(FLAGS_grpc_max_concurrent_streams);
+  options.max_connection_age_ms = absl::GetFlag(FLAGS_grpc_max_connection_age);
+  options.max_connection_age_grace_ms =
+      absl::GetFlag(FLAGS_grpc_max_connection_age_grace);
   for (const auto& [flag, value, least] :
        {std::tuple{"--grpc-max-message-bytes", options.max_message_bytes, 1},
         std::tuple{"--grpc-keepalive-time", options.keepalive_time_ms, 1},
@@ -237,7 +250,11 @@ absl::StatusOr<inferd::ServerOptions> GrpcOptions(
         std::tuple{"--grpc-http2-max-ping-strikes",
                    options.http2_max_ping_strikes, 0},
         std::tuple{"--grpc-max-concurrent-streams",
-                   options.max_concurrent_streams, 1}}) {
+                   options.max_concurrent_streams, 1},
+        std::tuple{"--grpc-max-connection-age", options.max_connection_age_ms,
+                   0},
+        std::tuple{"--grpc-max-connection-age-grace",
+                   options.max_connection_age_grace_ms, 0}}) {
     if (value < least) {
       return absl::InvalidArgumentError(
           absl::StrCat(flag, "=", value, ": must be at least ", least));
@@ -430,19 +447,33 @@ int Serve(const std::string& root, const inferd::ServerOptions& options,
   }
 
   const int signal = inferd::WaitForStopSignal(stop_signals);
-  // The drain order: not ready (still serving) for the notice, then no new
-  // calls (GOAWAY), then the calls in flight finish (up to the exit
-  // timeout), then every queued request is answered as the models unload.
+  // The drain order: not ready (still serving) for the notice; then the
+  // gRPC port refuses new connections while the open ones are served until
+  // their maximum age asks them away (when one is set); then no new calls
+  // (GOAWAY), the calls in flight finish (up to the exit timeout), and every
+  // queued request is answered as the models unload.
   const absl::Duration notice =
       absl::Seconds(std::max(0, absl::GetFlag(FLAGS_drain_notice_secs)));
   const absl::Duration exit_timeout =
       absl::Seconds(std::max(0, absl::GetFlag(FLAGS_exit_timeout_secs)));
+  // gRPC spreads each connection's age by up to +10%; the last GOAWAY then
+  // needs a moment to reach the client.
+  const int age_ms = absl::GetFlag(FLAGS_grpc_max_connection_age);
+  const absl::Duration age_out =
+      age_ms > 0 ? absl::Milliseconds(age_ms) * 1.1 + absl::Milliseconds(500)
+                 : absl::ZeroDuration();
   inferd::LogInfo("signal ", signal, ": draining; not ready for ",
-                  absl::FormatDuration(notice), ", then up to ",
-                  absl::FormatDuration(exit_timeout),
+                  absl::FormatDuration(notice),
+                  age_ms > 0 ? absl::StrCat(", then the gRPC port closed for ",
+                                            absl::FormatDuration(age_out),
+                                            " while connections age out")
+                             : "",
+                  ", then up to ", absl::FormatDuration(exit_timeout),
                   " to finish the calls in flight");
   (*server)->StartDraining();
   absl::SleepFor(notice);
+  (*server)->StopAccepting();
+  absl::SleepFor(age_out);
   std::thread http_stop([&http, exit_timeout] {
     if (http != nullptr) http->Shutdown(exit_timeout);
   });

@@ -218,13 +218,17 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   std::unique_ptr<InferenceServer> server(
       new InferenceServer(repository, metrics, options.access));
-  const std::string address =
-      absl::StrCat(options.host.find(':') != std::string::npos
-                       ? absl::StrCat("[", options.host, "]")
-                       : options.host,
-                   ":", options.grpc_port);
+  absl::StatusOr<std::unique_ptr<GrpcListener>> listener =
+      GrpcListener::Bind(options.host, options.grpc_port);
+  if (!listener.ok()) return listener.status();
+  server->listener_ = std::move(*listener);
+  server->port_ = server->listener_->port();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(address, *credentials, &server->port_);
+  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor =
+      builder.experimental().AddExternalConnectionAcceptor(
+          grpc::ServerBuilder::experimental_type::ExternalConnectionType::
+              FROM_FD,
+          *credentials);
   builder.RegisterService(&server->service_);
   if (server->access_.restriction(ProtocolGroup::kHealth) != nullptr) {
     // A null health service turns gRPC's default one off for this server.
@@ -251,14 +255,21 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
                              options.http2_max_ping_strikes);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              options.max_concurrent_streams);
-  server->server_ = builder.BuildAndStart();
-  if (server->server_ == nullptr || server->port_ == 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", address, " (address in use or not available?",
-        options.use_ssl || options.use_ssl_mutual
-            ? " Or gRPC refused the TLS certificate or key: see its log above)"
-            : ")"));
+  if (options.max_connection_age_ms > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                               options.max_connection_age_ms);
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                               options.max_connection_age_grace_ms);
   }
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot start the gRPC server on port ", server->port_,
+        options.use_ssl || options.use_ssl_mutual
+            ? " (gRPC refused the TLS certificate or key: see its log above)"
+            : " (see gRPC's log above)"));
+  }
+  server->listener_->Start(std::move(acceptor));
   // Health follows readiness whenever what serves changes (polls, RPCs).
   InferenceServer* self = server.get();
   repository->SetOnChange([self] { self->UpdateHealth(); });
@@ -292,6 +303,7 @@ void InferenceServer::Shutdown(absl::Duration grace) {
   shut_down_ = true;
   repository_->SetOnChange(nullptr);
   UpdateHealth();
+  listener_->StopAccepting();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
 }

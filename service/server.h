@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "model_store/model_repository.h"
 #include "service/access_control.h"
+#include "service/grpc_listener.h"
 #include "service/inference_service.h"
 
 namespace inferd {
@@ -49,6 +50,13 @@ struct ServerOptions {
   // unlimited; 1024 keeps one connection from holding unbounded server
   // memory while leaving far more than a client's useful concurrency.
   int max_concurrent_streams = 1024;
+  // After this long a connection is asked to go away (a graceful GOAWAY:
+  // calls on it finish, the client opens a new one, possibly to another
+  // replica), and closed `max_connection_age_grace_ms` later. 0: never.
+  // Rebalances long-lived connections across replicas, and lets the drain
+  // empty a replica of connections before its shutdown.
+  int max_connection_age_ms = 0;
+  int max_connection_age_grace_ms = 0;
 };
 
 // Reads the PEM file that `flag` names; InvalidArgument naming both when it
@@ -86,6 +94,11 @@ class InferenceServer {
   // served (the drain notice before Shutdown()).
   void StartDraining();
 
+  // Closes the gRPC port: connection attempts are refused, connections
+  // already open are served on (they leave at their maximum age, or at
+  // Shutdown()). Idempotent.
+  void StopAccepting() { listener_->StopAccepting(); }
+
   // Re-reads readiness into the health service.
   void UpdateHealth();
 
@@ -111,6 +124,9 @@ class InferenceServer {
   // service, when the health protocol is restricted.
   std::unique_ptr<grpc::CallbackGenericService> restricted_health_;
   std::unique_ptr<grpc::Server> server_;
+  // The port, owned by inferd; after server_, which it hands connections
+  // to, so that it is destroyed (stops accepting) first.
+  std::unique_ptr<GrpcListener> listener_;
   int port_ = 0;
   // Written by the owner's thread, read by the load thread's UpdateHealth().
   std::atomic<bool> shut_down_{false};

@@ -13,7 +13,8 @@
 # (d) What the schemas cannot see, across files: the Kustomization lists
 #     every manifest; ports, probes and Services agree with the server's
 #     flags; the grace period outlasts the drain (preStop sleep, if any, +
-#     --drain-notice-secs + --exit-timeout-secs); OpenMP's threads follow
+#     --drain-notice-secs + the age-out of --grpc-max-connection-age +
+#     --exit-timeout-secs); OpenMP's threads follow
 #     the CPU limit; the custom resources carry the keys that their
 #     controllers need and point at each other; every metric name the HPA
 #     and the prometheus-adapter rule use is one inferd exports
@@ -92,7 +93,8 @@ CUSTOM = {
 # Not in the Kustomization, on purpose (the file says why).
 UNLISTED = {"deploy/kubernetes/prometheus-adapter-config.yaml"}
 FLAG_DEFAULTS = {"grpc-port": 8001, "http-port": 8000, "metrics-port": 8002,
-                 "drain-notice-secs": 0, "exit-timeout-secs": 30}
+                 "drain-notice-secs": 0, "exit-timeout-secs": 30,
+                 "grpc-max-connection-age": 0}
 
 docs = {}      # (kind, name) -> (path, document)
 core = []
@@ -158,12 +160,18 @@ def flags(container, where):
 
 
 def check_drain(where, grace, f, pre_stop_secs=0):
-    need = pre_stop_secs + f["drain-notice-secs"] + f["exit-timeout-secs"]
+    # inferd's age-out step: 1.1 x --grpc-max-connection-age (ms) + 0.5 s.
+    age = f["grpc-max-connection-age"]
+    age_out = age * 1.1 / 1000 + 0.5 if age > 0 else 0
+    need = (pre_stop_secs + f["drain-notice-secs"] + age_out +
+            f["exit-timeout-secs"])
     if grace is None or int(grace) <= need:
         errors.append(f"{where}: terminationGracePeriodSeconds {grace} must exceed "
                       f"preStop {pre_stop_secs} s + --drain-notice-secs "
-                      f"{f['drain-notice-secs']} + --exit-timeout-secs "
-                      f"{f['exit-timeout-secs']} = {need}, or SIGKILL cuts calls off")
+                      f"{f['drain-notice-secs']} + the connections' age-out "
+                      f"{age_out:g} + --exit-timeout-secs "
+                      f"{f['exit-timeout-secs']} = {need:g}, or SIGKILL cuts "
+                      f"calls off")
 
 
 # --- Kustomization -----------------------------------------------------------

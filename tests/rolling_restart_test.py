@@ -5,11 +5,18 @@ that failed and where each failure came from (nginx's access log).
 
 nginx proxies with grpc_pass over HTTP/2 connections it keeps open, and
 retries on the next replica what failed before it reached one
-(grpc_next_upstream error timeout non_idempotent). inferd's drain order is
-what makes the restart invisible: on SIGTERM it keeps answering for
---drain-notice-secs, then sends GOAWAY, finishes what is in flight, exits.
+(grpc_next_upstream error timeout non_idempotent); it cannot read gRPC
+health, so it keeps sending to a draining replica on every connection it
+has. gRPC 1.51's server shutdown fails with CANCELLED every call whose
+headers it reads after the shutdown began: the calls nginx sent before the
+GOAWAY reached it (3 to 11 per run of this test before the fix). inferd's
+drain order makes the restart invisible: on SIGTERM it keeps answering for
+--drain-notice-secs, then closes its gRPC port (nginx's new connections are
+refused and go to the next replica) while the open connections are served
+until --grpc-max-connection-age asks each away with a graceful GOAWAY; only
+then does the server shut down, with no connection left to race.
 
-Usage: bench/rolling_restart.py BUILD_DIR MODELS_DIR [--replicas N]
+Usage: tests/rolling_restart_test.py BUILD_DIR MODELS_DIR [--replicas N]
     [--seconds S] [--report]
 (MODELS_DIR: the test models, build/test_models after a ctest run.) With
 --report it also measures throughput through nginx with one replica and with
@@ -62,7 +69,8 @@ class Replica:
             [f"{self.build}/bin/inferd",
              f"--model-repository={self.repository}",
              f"--grpc-port={self.port}", "--http-port=0", "--metrics-port=0",
-             "--drain-notice-secs=2", "--exit-timeout-secs=10"],
+             "--drain-notice-secs=1", "--grpc-max-connection-age=1000",
+             "--exit-timeout-secs=10"],
             stderr=log)
         marker = f"listening for gRPC on 127.0.0.1:{self.port}"
 
@@ -177,7 +185,7 @@ def main():
     parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
     if not os.path.exists(NGINX):
-        print("rolling_restart: SKIP: no nginx")
+        print("rolling_restart_test: SKIP: no nginx")
         return 77
     tmp = tempfile.mkdtemp(prefix="rolling_restart_")
     # Only the model the traffic uses: replicas start in a fraction of a
@@ -207,7 +215,7 @@ def main():
         result = bench_result(load, out)
         errors = result.get("errors") or {}
         count = int(result.get("count", result.get("requests", 0)) or 0)
-        print(f"rolling_restart: {len(replicas)} replicas restarted in "
+        print(f"rolling_restart_test: {len(replicas)} replicas restarted in "
               f"turn under {CONCURRENCY} clients for {seconds} s: "
               f"{result.get('infer_per_s')} infer/s, errors {errors or 0}")
         failed = 1 if errors else 0
@@ -227,7 +235,7 @@ def main():
                     else:
                         continue
                     origins[key] = origins.get(key, 0) + 1
-            print(f"rolling_restart: requests failed during the restarts: "
+            print(f"rolling_restart_test: requests failed during the restarts: "
                   f"{errors}; origins: {origins}", file=sys.stderr)
         if args.report:
             direct = measure(args.build, replicas[0].port, tmp, 10, "direct")

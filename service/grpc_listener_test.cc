@@ -1,0 +1,146 @@
+#include "service/grpc_listener.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace inferd {
+namespace {
+
+// A gRPC server with only an (empty) generic service, fed by a GrpcListener
+// on loopback.
+struct Served {
+  grpc::CallbackGenericService generic;
+  std::unique_ptr<GrpcListener> listener;
+  std::unique_ptr<grpc::Server> server;
+
+  static std::unique_ptr<Served> Start() {
+    auto s = std::make_unique<Served>();
+    auto listener = GrpcListener::Bind("127.0.0.1", 0);
+    EXPECT_TRUE(listener.ok()) << listener.status();
+    if (!listener.ok()) return s;
+    s->listener = std::move(*listener);
+    grpc::ServerBuilder builder;
+    auto acceptor = builder.experimental().AddExternalConnectionAcceptor(
+        grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
+        grpc::InsecureServerCredentials());
+    builder.RegisterCallbackGenericService(&s->generic);
+    s->server = builder.BuildAndStart();
+    EXPECT_NE(s->server, nullptr);
+    s->listener->Start(std::move(acceptor));
+    return s;
+  }
+  ~Served() {
+    if (listener != nullptr) listener->StopAccepting();
+    if (server != nullptr) server->Shutdown();
+  }
+
+  std::shared_ptr<grpc::Channel> Channel() const {
+    grpc::ChannelArguments arguments;
+    // A channel of its own, not shared with the test's other channels.
+    arguments.SetInt("grpc.channel_id", next_channel_id++);
+    return grpc::CreateCustomChannel(
+        "127.0.0.1:" + std::to_string(listener->port()),
+        grpc::InsecureChannelCredentials(), arguments);
+  }
+  static inline int next_channel_id = 0;
+};
+
+bool Connects(grpc::Channel& channel, absl::Duration within) {
+  return channel.WaitForConnected(
+      std::chrono::system_clock::now() +
+      std::chrono::milliseconds(absl::ToInt64Milliseconds(within)));
+}
+
+TEST(GrpcListenerTest, HandsConnectionsToTheServer) {
+  auto served = Served::Start();
+  ASSERT_GT(served->listener->port(), 0);
+  auto channel = served->Channel();
+  EXPECT_TRUE(Connects(*channel, absl::Seconds(10)));
+}
+
+TEST(GrpcListenerTest, BusyPortIsUnavailableNamingTheAddress) {
+  auto served = Served::Start();
+  auto second = GrpcListener::Bind("127.0.0.1", served->listener->port());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(second.status().message(),
+              ::testing::HasSubstr(absl::StrCat("cannot listen on 127.0.0.1:",
+                                                served->listener->port())));
+  EXPECT_FALSE(GrpcListener::Bind("no.such.host.invalid", 0).ok());
+}
+
+// The drain's step: the port refuses new connections while the ones the
+// server has stay connected.
+TEST(GrpcListenerTest, StopAcceptingRefusesNewConnectionsKeepsOldOnes) {
+  auto served = Served::Start();
+  auto before = served->Channel();
+  ASSERT_TRUE(Connects(*before, absl::Seconds(10)));
+  served->listener->StopAccepting();
+  served->listener->StopAccepting();  // idempotent
+  auto after = served->Channel();
+  EXPECT_FALSE(Connects(*after, absl::Milliseconds(500)));
+  EXPECT_EQ(before->GetState(false), GRPC_CHANNEL_READY);
+}
+
+// gRPC 1.51's own listener stops accepting for good after one EMFILE; this
+// one waits until a descriptor is free and takes the waiting connection.
+TEST(GrpcListenerTest, FullFileTableIsWaitedOut) {
+  auto served = Served::Start();
+  // The client's socket exists before the table is filled.
+  const int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(client, 0);
+  rlimit original{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &original), 0);
+  rlimit low = original;
+  low.rlim_cur = 256;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<int> filler;
+  for (int fd; (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) {
+    filler.push_back(fd);
+  }
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(served->listener->port()));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  // The kernel completes the handshake into the listen queue; accept()
+  // then fails with EMFILE.
+  const int connected =
+      connect(client, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (served->listener->fd_exhaustions() == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  const int64_t exhaustions = served->listener->fd_exhaustions();
+  for (int fd : filler) close(fd);
+  setrlimit(RLIMIT_NOFILE, &original);
+  ASSERT_EQ(connected, 0) << "connect: " << errno;
+  EXPECT_GT(exhaustions, 0);
+  // Once descriptors are free the connection is taken: the server speaks
+  // first on a new HTTP/2 connection (its SETTINGS frame).
+  pollfd readable{client, POLLIN, 0};
+  ASSERT_EQ(poll(&readable, 1, 10000), 1);
+  char buffer[64];
+  EXPECT_GT(read(client, buffer, sizeof(buffer)), 0);
+  close(client);
+  // And new connections are accepted as before.
+  EXPECT_TRUE(Connects(*served->Channel(), absl::Seconds(10)));
+}
+
+}  // namespace
+}  // namespace inferd
