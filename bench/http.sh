@@ -3,7 +3,8 @@
 # to CPU 1, and runs inferd-bench pinned to CPU 0 over gRPC, over HTTP with
 # JSON tensors and over HTTP with binary tensors, at each concurrency level,
 # RUNS times alternating the protocols. Prints one line per protocol, level
-# and run. Needs a build (scripts/build.sh).
+# and run, with the server's CPU time per inference (from /proc). Needs a
+# build (scripts/build.sh).
 #
 # SERVERS (comma-separated, default microhttpd) names the HTTP servers the
 # HTTP cases run against, alternating with each other; each serves the same
@@ -52,10 +53,13 @@ taskset -c 1 "$bin/inferd" --model-repository="$models" --grpc-port=0 --http-por
   --metrics-port=0 2>"$models/inferd.log" &
 pids+=($!)
 port=$(listening_port "$models/inferd.log" gRPC)
-declare -A http
+declare -A http server_pids
 for server in "${servers[@]}"; do
   case $server in
-    microhttpd) http[$server]=$(listening_port "$models/inferd.log" HTTP) ;;
+    microhttpd)
+      http[$server]=$(listening_port "$models/inferd.log" HTTP)
+      server_pids[$server]=${pids[0]}
+      ;;
     httplib | httplib-tuned)
       flags=()
       if [[ $server == httplib-tuned ]]; then
@@ -65,6 +69,7 @@ for server in "${servers[@]}"; do
       taskset -c 1 "$bin/inferd-httplib-bench-server" --model-repository="$models" \
         --port=0 "${flags[@]}" 2>"$models/$server.log" &
       pids+=($!)
+      server_pids[$server]=$!
       http[$server]=$(listening_port "$models/$server.log" HTTP)
       grep -o 'listening for HTTP.*' "$models/$server.log" | sed "s/^/# $server: /"
       ;;
@@ -75,19 +80,34 @@ done
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 cases=(grpc)
 for server in "${servers[@]}"; do cases+=("json/$server" "binary/$server"); done
+clock_ticks=$(getconf CLK_TCK)
+# CPU time (user + system, in clock ticks) process $1 has used.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+IFS=, read -r -a levels <<<"$concurrency"
 for run in $(seq "$runs"); do
   for case in "${cases[@]}"; do
+    server=${case#*/}
     case $case in
-      grpc) flags=() ;;
-      json/*) flags=(--http="127.0.0.1:${http[${case#*/}]}") ;;
-      binary/*) flags=(--http="127.0.0.1:${http[${case#*/}]}" --http-binary) ;;
+      grpc) flags=() server_pid=${pids[0]} ;;
+      json/*) flags=(--http="127.0.0.1:${http[$server]}") ;;
+      binary/*) flags=(--http="127.0.0.1:${http[$server]}" --http-binary) ;;
     esac
-    taskset -c 0 "$bin/inferd-bench" --server="127.0.0.1:$port" --model=mlp \
-      "${flags[@]}" --concurrency="$concurrency" --duration="$duration" \
-      --warmup=1 2>&1 |
-      awk -F'|' -v run="$run" -v protocol="$case" '$2 ~ /mlp/ {
+    [[ $case == grpc ]] || server_pid=${server_pids[$server]}
+    for level in "${levels[@]}"; do
+      before=$(cpu_ticks "$server_pid")
+      result=$(taskset -c 0 "$bin/inferd-bench" --server="127.0.0.1:$port" --model=mlp \
+        "${flags[@]}" --concurrency="$level" --duration="$duration" --warmup=1 2>&1)
+      after=$(cpu_ticks "$server_pid")
+      # The server's CPU per inference, over warm-up and measurement alike
+      # (assumes the warm-up second ran at the measured rate): what the
+      # server spends, less swayed than throughput by whatever else shares
+      # its core.
+      awk -F'|' -v run="$run" -v protocol="$case" -v duration="$duration" \
+        -v cpu="$(((after - before) * 1000000 / clock_ticks))" '$2 ~ /mlp/ {
         gsub(/ /, "", $11)
-        printf "run %s %-20s c=%-4s %9s infer/s  p50 %7s ms  p99 %7s ms  errors %s\n",
-          run, protocol, $4+0, $7+0, $8+0, $10+0, $11 }'
+        per_infer = $7 > 0 ? sprintf("%.0f", cpu / ($7 * (duration + 1))) : "-"
+        printf "run %s %-20s c=%-4s %9s infer/s  p50 %7s ms  p99 %7s ms  server CPU %5s us/infer  errors %s\n",
+          run, protocol, $4+0, $7+0, $8+0, $10+0, per_infer, $11 }' <<<"$result"
+    done
   done
 done
