@@ -26,6 +26,8 @@ namespace inferd::http {
 // (gRPC, model files, logs), so that accepting never meets EMFILE.
 constexpr rlim_t kReservedDescriptors = 256;
 
+class Connection;
+
 struct Server::State {
   ServerOptions options;
   Handler handler;
@@ -42,7 +44,7 @@ struct Server::State {
 
 // One request and its answer. Shared by MHD (until the request completes)
 // and the Reply (until it has answered).
-class Connection {
+class Connection final : public ReplySink {
  public:
   Connection(Server::State* server, MHD_Connection* mhd)
       : server_(server), mhd_(mhd) {
@@ -62,7 +64,7 @@ class Connection {
   // Called once the answer is ready: the access handler after a resume.
   MHD_Result QueueAnswer();
 
-  void Answer(Response response);
+  void Answer(Response response) override;
 
  private:
   Server::State* const server_;
@@ -269,11 +271,10 @@ const std::string* Request::Header(absl::string_view lowercase_name) const {
   return it == headers.end() ? nullptr : &it->second;
 }
 
-Reply::Reply(std::shared_ptr<Connection> connection)
-    : connection_(std::move(connection)) {}
+Reply::Reply(std::shared_ptr<ReplySink> sink) : sink_(std::move(sink)) {}
 
 Reply::~Reply() {
-  if (connection_ != nullptr) {
+  if (sink_ != nullptr) {
     (*this)(Response{500,
                      "application/json",
                      {},
@@ -283,9 +284,9 @@ Reply::~Reply() {
 }
 
 void Reply::operator()(Response response) {
-  std::shared_ptr<Connection> connection = std::move(connection_);
-  connection_ = nullptr;
-  if (connection != nullptr) connection->Answer(std::move(response));
+  std::shared_ptr<ReplySink> sink = std::move(sink_);
+  sink_ = nullptr;
+  if (sink != nullptr) sink->Answer(std::move(response));
 }
 
 Server::Server(std::unique_ptr<State> state) : state_(std::move(state)) {}

@@ -38,13 +38,20 @@ struct Response {
   std::string body;
 };
 
-class Connection;
+// Where a Reply's answer goes: the server's connection, or another
+// transport's adapter (bench/httplib_server.cc). A Reply calls Answer()
+// exactly once, from any thread.
+class ReplySink {
+ public:
+  virtual ~ReplySink() = default;
+  virtual void Answer(Response response) = 0;
+};
 
 // Answers one request, once, from any thread. A Reply dropped without an
 // answer answers 500, so a handler's bug never leaves a client waiting.
 class Reply {
  public:
-  explicit Reply(std::shared_ptr<Connection> connection);
+  explicit Reply(std::shared_ptr<ReplySink> sink);
   Reply(Reply&& other) noexcept = default;
   Reply& operator=(Reply&&) = delete;
   Reply(const Reply&) = delete;
@@ -53,7 +60,7 @@ class Reply {
   void operator()(Response response);
 
  private:
-  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<ReplySink> sink_;
 };
 
 // Called once per request on one of the server's threads. `request` stays

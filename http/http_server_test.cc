@@ -106,6 +106,47 @@ TEST(HttpServerTest, DroppedReplyAnswers500) {
   EXPECT_EQ(server->in_flight(), 0);
 }
 
+// Keeps every answer a Reply sends it.
+class RecordingSink final : public ReplySink {
+ public:
+  void Answer(Response response) override {
+    answers.push_back(std::move(response));
+  }
+  std::vector<Response> answers;
+};
+
+TEST(ReplyTest, AnswersItsSinkOnceAndLetsItGo) {
+  auto sink = std::make_shared<RecordingSink>();
+  Reply reply(sink);
+  reply(Response{201, "text/plain", {{"X-One", "1"}}, "first"});
+  EXPECT_EQ(sink.use_count(), 1);  // the Reply no longer holds it
+  reply(Response{202, "text/plain", {}, "second"});
+  ASSERT_EQ(sink->answers.size(), 1u);
+  EXPECT_EQ(sink->answers[0].status, 201);
+  EXPECT_EQ(sink->answers[0].content_type, "text/plain");
+  EXPECT_EQ(sink->answers[0].headers.size(), 1u);
+  EXPECT_EQ(sink->answers[0].body, "first");
+}
+
+TEST(ReplyTest, DroppedReplyAnswersItsSink500) {
+  auto sink = std::make_shared<RecordingSink>();
+  { Reply reply(sink); }
+  ASSERT_EQ(sink->answers.size(), 1u);
+  EXPECT_EQ(sink->answers[0].status, 500);
+  EXPECT_THAT(sink->answers[0].body, HasSubstr("without an answer"));
+}
+
+TEST(ReplyTest, MovedReplyAnswersOnlyFromItsNewOwner) {
+  auto sink = std::make_shared<RecordingSink>();
+  {
+    Reply first(sink);
+    Reply second(std::move(first));
+    second(Response{204, "text/plain", {}, ""});
+  }  // `first`, moved from, answers nothing when dropped
+  ASSERT_EQ(sink->answers.size(), 1u);
+  EXPECT_EQ(sink->answers[0].status, 204);
+}
+
 TEST(HttpServerTest, RefusesBodiesOverTheLimit) {
   ServerOptions options;
   options.max_body_bytes = 1000;
