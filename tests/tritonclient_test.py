@@ -112,6 +112,8 @@ def common_calls(client, module, unimplemented):
     refused(lambda: client.infer("nope", inputs),
             "NOT_FOUND" if module is grpcclient else "404")
 
+    invalid = "INVALID_ARG" if module is grpcclient else "400"
+
     # Repository: index, load, unload.
     index = client.get_model_repository_index(**as_json(client))
     index = index.get("models", index) if isinstance(index, dict) else index
@@ -126,6 +128,18 @@ def common_calls(client, module, unimplemented):
     while client.is_model_ready("sumdiff") and time.monotonic() < deadline:
         time.sleep(0.1)
     check(not client.is_model_ready("sumdiff"), "sumdiff unloaded")
+
+    # Schedule policy: infer(priority=, timeout=) as Triton defines them on
+    # the model with three levels (level 1 allows a timeout override).
+    client.load_model("priority")
+    x = [module.InferInput("x", [1, 1], "FP32")]
+    x[0].set_data_from_numpy(np.array([[41.0]], dtype=np.float32))
+    answer = client.infer("priority", x, priority=1, timeout=5_000_000)
+    check(float(answer.as_numpy("y")[0, 0]) == 42.0,
+          "infer with priority and timeout")
+    e = refused(lambda: client.infer("priority", x, priority=9), invalid)
+    check(e is not None and "priority" in str(e), f"priority 9 of 3: {e}")
+    client.unload_model("priority")
 
     stats = client.get_inference_statistics("iris", **as_json(client))
     model = stats["model_stats"][0]
@@ -152,7 +166,6 @@ def common_calls(client, module, unimplemented):
     answer = client.infer("iris", inputs)
     check(answer.as_numpy("probabilities").shape == (2, 3),
           "infer after a load with a config")
-    invalid = "INVALID_ARG" if module is grpcclient else "400"
     e = refused(lambda: client.load_model("iris", config="not json {"),
                 invalid)
     check(e is not None and "parameters.config" in str(e),
