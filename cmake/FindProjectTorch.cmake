@@ -24,9 +24,15 @@ if(EXISTS ${INFERD_PYTHON})
 endif()
 
 # A CUDA LibTorch looks for the CUDA toolkit; Debian's CUDA 13 lives in
-# /usr/local/cuda, outside the default search path.
+# /usr/local/cuda, outside the default search path. Without one,
+# scripts/bootstrap.sh installs PyPI's nvcc into .cuda/.
 if(NOT DEFINED CUDAToolkit_ROOT AND EXISTS /usr/local/cuda/bin/nvcc)
   set(CUDAToolkit_ROOT /usr/local/cuda)
+elseif(NOT DEFINED CUDAToolkit_ROOT AND NOT DEFINED CUDA_TOOLKIT_ROOT_DIR
+       AND EXISTS ${CMAKE_SOURCE_DIR}/.cuda/nvidia/cu13/bin/nvcc)
+  set(CUDAToolkit_ROOT ${CMAKE_SOURCE_DIR}/.cuda/nvidia/cu13)
+  set(CUDA_TOOLKIT_ROOT_DIR ${CMAKE_SOURCE_DIR}/.cuda/nvidia/cu13)
+  set(CMAKE_CUDA_COMPILER ${CMAKE_SOURCE_DIR}/.cuda/nvidia/cu13/bin/nvcc)
 endif()
 
 # With Torch_DIR named, TorchConfig's own find_package(Caffe2) would still

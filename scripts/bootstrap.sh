@@ -54,10 +54,29 @@ venv="$root/.venv"
 stamp="$venv/.inferd-requirements"
 if [[ -x "$venv/bin/python" ]] && cmp -s "$root/requirements.txt" "$stamp"; then
   echo "bootstrap: .venv matches requirements.txt"
-  exit 0
+else
+  echo "bootstrap: installing requirements.txt into .venv (first time: ~5.5 GB, mostly the CUDA libraries of the torch wheel)"
+  /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --requirement "$root/requirements.txt"
+  cp "$root/requirements.txt" "$stamp"
 fi
-echo "bootstrap: installing requirements.txt into .venv (first time: ~5.5 GB, mostly the CUDA libraries of the torch wheel)"
-/usr/bin/python3 -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-  --requirement "$root/requirements.txt"
-cp "$root/requirements.txt" "$stamp"
+
+# The torch wheel's CMake package enables CMake's CUDA language, so even a
+# CPU-only build needs nvcc to configure. Debian 12 has no CUDA 13; without
+# a CUDA toolkit on the machine, PyPI's NVIDIA wheels (the version torch
+# 2.14.1 pins) go to .cuda/, where cmake/FindProjectTorch.cmake looks.
+# lib64 and the unversioned libcudart.so are where nvcc and FindCUDA look.
+cuda="$root/.cuda/nvidia/cu13"
+if nvcc --version >/dev/null 2>&1 ||
+  /usr/local/cuda/bin/nvcc --version >/dev/null 2>&1; then
+  echo "bootstrap: nvcc present"
+elif [[ -x "$cuda/bin/nvcc" ]]; then
+  echo "bootstrap: nvcc present in .cuda/"
+else
+  echo "bootstrap: no CUDA toolkit; installing PyPI's nvcc into .cuda/"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --target "$root/.cuda" "cuda-toolkit[nvcc]==13.0.3"
+  ln -sfn lib "$cuda/lib64"
+  ln -sf libcudart.so.13 "$cuda/lib/libcudart.so"
+fi
