@@ -27,9 +27,11 @@ packages=(
   # Tests: throwaway certificates for the TLS tests; the README's curl
   # examples.
   openssl curl
-  # bench/rolling_restart.py: nginx as the gRPC load balancer in front of
-  # replicas (run with its own configuration, never as a service).
+  # tests/rolling_restart_test.py: nginx as the gRPC load balancer in front
+  # of replicas (run with its own configuration, never as a service).
   nginx
+  # tests/thread_safety_test.py: clang's -Wthread-safety over the sources.
+  clang
 )
 
 missing=()

@@ -102,7 +102,7 @@ TEST_F(ProtocolTest, ModelConfigReturnsTheRepositoryConfig) {
 }
 
 TEST_F(ProtocolTest, ModelReadyOnlyForLoadedVersions) {
-  auto ready = [this](const std::string& name, const std::string& version) {
+  auto ready = [](const std::string& name, const std::string& version) {
     grpc::ClientContext context;
     inference::ModelReadyRequest request;
     request.set_name(name);
