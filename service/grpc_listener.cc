@@ -1,10 +1,12 @@
 #include "service/grpc_listener.h"
 
+#include <dirent.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,6 +26,27 @@ namespace {
 constexpr int kFullTableWaitMs = 100;
 
 std::string ErrnoText(int error) { return std::strerror(error); }
+
+// Files the process has open, or -1 when /proc cannot tell.
+int OpenFiles() {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  int count = 0;
+  while (readdir(dir) != nullptr) ++count;
+  closedir(dir);
+  return count - 3;  // ".", ".." and the directory's own descriptor
+}
+
+// The most files to have open before accepting one more connection: the
+// process's limit less the reserve; -1 when unlimited or unknown.
+int AcceptCeiling() {
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur == RLIM_INFINITY)
+    return -1;
+  const rlim_t reserve = GrpcListener::kReservedDescriptors;
+  return files.rlim_cur > reserve ? static_cast<int>(files.rlim_cur - reserve)
+                                  : 0;
+}
 
 }  // namespace
 
@@ -122,6 +145,21 @@ void GrpcListener::AcceptLoop() {
     }
     if (fds[1].revents != 0) return;
     while (true) {
+      // Read per accept, so that a limit raised at run time counts.
+      const int ceiling = AcceptCeiling();
+      const int open_files = ceiling >= 0 ? OpenFiles() : -1;
+      if (open_files >= 0 && open_files >= ceiling) {
+        fd_exhaustions_.fetch_add(1, std::memory_order_relaxed);
+        if (!table_full) {
+          LogWarning("gRPC listener: ", open_files,
+                     " files open, the limit less ", kReservedDescriptors,
+                     " kept for the rest of the server; new connections "
+                     "wait in the queue until connections close");
+          table_full = true;
+        }
+        if (rest(kFullTableWaitMs)) return;
+        break;
+      }
       const int connection =
           accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (connection < 0) {

@@ -21,12 +21,19 @@ namespace inferd {
 //    connections it has: the step of the drain that sends new connections
 //    to other replicas before the server's shutdown (which fails, with
 //    CANCELLED, every call that reaches it after it began);
-//  - a full file table (EMFILE, ENFILE) is waited out, not fatal: gRPC's
+//  - it stops accepting while the process has fewer than
+//    kReservedDescriptors files left under its limit (RLIMIT_NOFILE): new
+//    connections wait in the kernel's queue, and what else needs a file
+//    (HTTP, metrics, loading a model) still gets one. A full file table
+//    (EMFILE, ENFILE) reached anyway is waited out, not fatal: gRPC's
 //    listener stops accepting for good after one accept4() failure, while
 //    the connections it has keep answering health checks.
 // Thread-safe.
 class GrpcListener {
  public:
+  // Files kept free for the rest of the server.
+  static constexpr int kReservedDescriptors = 256;
+
   // Binds and listens on host:port (port 0: a free one). Errors:
   // Unavailable naming the address and the system's reason.
   static absl::StatusOr<std::unique_ptr<GrpcListener>> Bind(
@@ -46,7 +53,8 @@ class GrpcListener {
   // the accepting thread has ended. Idempotent.
   void StopAccepting();
 
-  // How many times accept() found the file table full (and waited).
+  // How many times accept() found the file table full, or the files left
+  // under the limit at the reserve (and waited).
   int64_t fd_exhaustions() const {
     return fd_exhaustions_.load(std::memory_order_relaxed);
   }

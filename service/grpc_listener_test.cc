@@ -99,7 +99,9 @@ TEST(GrpcListenerTest, StopAcceptingRefusesNewConnectionsKeepsOldOnes) {
 }
 
 // gRPC 1.51's own listener stops accepting for good after one EMFILE; this
-// one waits until a descriptor is free and takes the waiting connection.
+// one stops short of the limit (here the limit is under the reserve, and the
+// table is full besides), waits until descriptors are free and takes the
+// waiting connection.
 TEST(GrpcListenerTest, FullFileTableIsWaitedOut) {
   auto served = Served::Start();
   // The client's socket exists before the table is filled.
