@@ -151,7 +151,13 @@ ServerMetrics::ServerMetrics()
       ready_(prometheus::BuildGauge()
                  .Name("inferd_model_ready")
                  .Help("1 while the model version serves requests.")
-                 .Register(*registry_)) {}
+                 .Register(*registry_)),
+      access_refusals_(
+          prometheus::BuildCounter()
+              .Name("inferd_access_refusals_total")
+              .Help("Calls refused for a missing or wrong access key, by "
+                    "protocol and protocol group.")
+              .Register(*registry_)) {}
 
 ModelVersionMetrics* ServerMetrics::ForVersion(const std::string& model,
                                                const std::string& version) {
@@ -175,6 +181,12 @@ void ServerMetrics::CountUnresolvedRequest(Protocol protocol,
       .Increment();
   request_duration_.Add(labels, DurationBuckets())
       .Observe(absl::ToDoubleSeconds(duration));
+}
+
+void ServerMetrics::CountAccessRefusal(Protocol protocol,
+                                       const std::string& group) {
+  access_refusals_.Add({{"protocol", ProtocolName(protocol)}, {"group", group}})
+      .Increment();
 }
 
 void ServerMetrics::CountLoad(const std::string& model,

@@ -87,6 +87,10 @@ class ServerMetrics {
   void CountUnresolvedRequest(Protocol protocol, const std::string& known_model,
                               absl::StatusCode code, absl::Duration duration);
 
+  // A call refused by an access key (--grpc-restricted-protocol,
+  // --http-restricted-api): its front end and protocol group.
+  void CountAccessRefusal(Protocol protocol, const std::string& group);
+
   // One attempt to load `version` of `model` ("" when no version was found).
   void CountLoad(const std::string& model, const std::string& version,
                  bool success);
@@ -107,6 +111,7 @@ class ServerMetrics {
   prometheus::Family<prometheus::Gauge>& queue_capacity_;
   prometheus::Family<prometheus::Counter>& loads_;
   prometheus::Family<prometheus::Gauge>& ready_;
+  prometheus::Family<prometheus::Counter>& access_refusals_;
 
   absl::Mutex mu_;
   std::map<std::pair<std::string, std::string>,

@@ -197,6 +197,10 @@ absl::Status AccessPolicy::Check(
       ConstantTimeEquals(*header_value, needed->value)) {
     return absl::OkStatus();
   }
+  if (metrics_ != nullptr) {
+    metrics_->CountAccessRefusal(protocol_,
+                                 std::string(ProtocolGroupName(group)));
+  }
   // Triton's wording; the value is never echoed.
   return absl::PermissionDeniedError(absl::StrCat(
       "This protocol is restricted, expecting header '", needed->key, "'"));

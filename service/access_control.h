@@ -9,6 +9,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/protocol.h"
+#include "metrics/metrics.h"
 
 namespace inferd {
 
@@ -62,12 +64,22 @@ class AccessPolicy {
 
   // OK when `group` is open or `header_value` (the value the call carried
   // for the group's key; nullopt: none) equals the configured value, compared
-  // in constant time. Else PERMISSION_DENIED naming the key, never the value.
+  // in constant time. Else PERMISSION_DENIED naming the key, never the value,
+  // counted in the metrics given to CountRefusalsIn().
   absl::Status Check(ProtocolGroup group,
                      std::optional<absl::string_view> header_value) const;
 
+  // Refusals are counted in `metrics` (which must outlive every copy of the
+  // policy; null: not counted) as calls of `protocol`.
+  void CountRefusalsIn(metrics::ServerMetrics* metrics, Protocol protocol) {
+    metrics_ = metrics;
+    protocol_ = protocol;
+  }
+
  private:
   std::array<std::optional<Restriction>, kProtocolGroupCount> restrictions_;
+  metrics::ServerMetrics* metrics_ = nullptr;
+  Protocol protocol_ = Protocol::kGrpc;
 };
 
 // Compares in time that depends only on the length of `expected`, so a

@@ -115,6 +115,27 @@ TEST(AccessPolicyTest, CheckNeedsTheExactValue) {
   }
 }
 
+TEST(AccessPolicyTest, RefusalsAreCountedByProtocolAndGroup) {
+  absl::StatusOr<AccessPolicy> policy =
+      AccessPolicy::Parse({"inference,statistics:k=v"});
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  metrics::ServerMetrics metrics;
+  policy->CountRefusalsIn(&metrics, Protocol::kHttp);
+  EXPECT_FALSE(policy->Check(ProtocolGroup::kInference, "x").ok());
+  EXPECT_FALSE(policy->Check(ProtocolGroup::kInference, std::nullopt).ok());
+  EXPECT_FALSE(policy->Check(ProtocolGroup::kStatistics, "").ok());
+  EXPECT_TRUE(policy->Check(ProtocolGroup::kInference, "v").ok());
+  EXPECT_TRUE(policy->Check(ProtocolGroup::kHealth, std::nullopt).ok());
+  const std::string text = metrics::Exposition(metrics);
+  EXPECT_THAT(text, ::testing::HasSubstr(
+                        "inferd_access_refusals_total{group=\"inference\","
+                        "protocol=\"http\"} 2"));
+  EXPECT_THAT(text, ::testing::HasSubstr(
+                        "inferd_access_refusals_total{group=\"statistics\","
+                        "protocol=\"http\"} 1"));
+  EXPECT_THAT(text, ::testing::Not(::testing::HasSubstr("group=\"health\"")));
+}
+
 TEST(ConstantTimeEqualsTest, ComparesWholeStrings) {
   EXPECT_TRUE(ConstantTimeEquals("", ""));
   EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));

@@ -431,11 +431,14 @@ int Serve(const std::string& root, const inferd::ServerOptions& options,
                                          : "",
                   " on ", host, ":", (*server)->port());
 
+  // Declared before the front end that points to it.
+  inferd::AccessPolicy http_access = front.http_access;
+  http_access.CountRefusalsIn(metrics, inferd::Protocol::kHttp);
   std::unique_ptr<inferd::HttpFrontEnd> http;
   if (front.http.has_value()) {
     const inferd::http::ServerOptions& http_options = *front.http;
     auto started = inferd::HttpFrontEnd::Start(http_options, (*server)->core(),
-                                               &front.http_access);
+                                               &http_access);
     if (!started.ok()) {
       inferd::LogError(started.status().message());
       return 1;

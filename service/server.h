@@ -114,8 +114,14 @@ class InferenceServer {
   InferenceServer(ModelRepository* repository, metrics::ServerMetrics* metrics,
                   AccessPolicy access)
       : repository_(repository),
-        access_(std::move(access)),
+        access_(CountingIn(std::move(access), metrics)),
         service_(repository, metrics, &access_) {}
+
+  static AccessPolicy CountingIn(AccessPolicy access,
+                                 metrics::ServerMetrics* metrics) {
+    access.CountRefusalsIn(metrics, Protocol::kGrpc);
+    return access;
+  }
 
   ModelRepository* const repository_;
   const AccessPolicy access_;  // before service_, which points to it

@@ -311,6 +311,13 @@ TEST_F(AccessTest, RestrictedInferenceNeedsTheHeader) {
               grpc::StatusCode::PERMISSION_DENIED);
   }
 
+  // Every refusal is counted by protocol and group.
+  const std::string text = metrics::Exposition(server->metrics());
+  EXPECT_THAT(text, HasSubstr("inferd_access_refusals_total{group="
+                              "\"inference\",protocol=\"grpc\"} 4"));
+  EXPECT_THAT(text, HasSubstr("inferd_access_refusals_total{group="
+                              "\"model-config\",protocol=\"grpc\"} 1"));
+
   // Unrestricted groups need nothing.
   grpc::ClientContext live_context;
   inference::ServerLiveResponse live;
