@@ -30,8 +30,9 @@ packages=(
   # tests/rolling_restart_test.py: nginx as the gRPC load balancer in front
   # of replicas (run with its own configuration, never as a service).
   nginx
-  # tests/thread_safety_test.py: clang's -Wthread-safety over the sources.
-  clang
+  # tests/thread_safety_test.py: clang's -Wthread-safety over the sources;
+  # scripts/fuzz.sh: libFuzzer and the sanitizers' runtimes.
+  clang libclang-rt-14-dev
 )
 
 missing=()
