@@ -169,9 +169,31 @@ def bench_result(proc, out):
     return result
 
 
-def measure(build, target, tmp, seconds, name):
+def cpu_seconds(pid):
+    """CPU time of process `pid` and its children (nginx's workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid] + [int(p) for p in subprocess.run(
+        ["pgrep", "-P", str(pid)], capture_output=True,
+        text=True).stdout.split()]
+    for p in pids:
+        with open(f"/proc/{p}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def measure(build, target, tmp, seconds, name, proxy=None):
+    """inferd-bench's result at `target`; with `proxy` (nginx's pid), also
+    the proxy's CPU time per request in microseconds."""
     out = os.path.join(tmp, f"{name}.json")
+    before = cpu_seconds(proxy) if proxy else 0
+    started = time.monotonic()
     result = bench_result(bench(build, target, seconds, out), out)
+    if proxy:
+        # The load ran for warm-up + duration at about the measured rate.
+        calls = float(result["infer_per_s"]) * (time.monotonic() - started)
+        result["proxy_us"] = (cpu_seconds(proxy) - before) / calls * 1e6
     return result
 
 
@@ -239,18 +261,20 @@ def main():
                   f"{errors}; origins: {origins}", file=sys.stderr)
         if args.report:
             direct = measure(args.build, replicas[0].port, tmp, 10, "direct")
-            many = measure(args.build, listen, tmp, 10, "many")
+            many = measure(args.build, listen, tmp, 10, "many", nginx.pid)
             nginx.terminate()
             nginx.wait()
             one_listen = free_port()
             nginx = start_nginx(tmp, [replicas[0].port], one_listen)
-            one = measure(args.build, one_listen, tmp, 10, "one")
+            one = measure(args.build, one_listen, tmp, 10, "one", nginx.pid)
             for name, r in (("direct to one replica", direct),
                             ("nginx, 1 replica", one),
                             (f"nginx, {len(replicas)} replicas", many)):
+                proxy = (f"  nginx CPU {r['proxy_us']:.0f} µs/call"
+                         if "proxy_us" in r else "")
                 print(f"  {name:24s} {r['infer_per_s']:>9} infer/s  "
                       f"p50 {r['p50_ms']} ms  p99 {r['p99_ms']} ms  "
-                      f"errors {r.get('errors') or 0}")
+                      f"errors {r.get('errors') or 0}{proxy}")
         return failed
     finally:
         if nginx is not None and nginx.poll() is None:
