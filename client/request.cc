@@ -182,10 +182,10 @@ InferRequest& InferRequest::AddInput(Tensor tensor) {
   }
   inference::ModelInferRequest& proto = Proto();
   auto* input = proto.add_inputs();
-  input->set_name(tensor.name());
-  input->set_datatype(tensor.datatype());
-  for (int64_t dim : tensor.shape()) input->add_shape(dim);
-  *proto.add_raw_input_contents() = tensor.raw();
+  input->set_name(std::move(tensor.name_));
+  input->set_datatype(std::move(tensor.datatype_));
+  for (int64_t dim : tensor.shape_) input->add_shape(dim);
+  *proto.add_raw_input_contents() = std::move(tensor.raw_);
   return *this;
 }
 

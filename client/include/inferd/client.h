@@ -162,6 +162,8 @@ class Tensor {
   std::optional<std::vector<Classification>> Classifications() const;
 
  private:
+  friend class InferRequest;  // takes an input's bytes without a copy
+
   std::string name_;
   std::string datatype_;
   std::vector<int64_t> shape_;
@@ -184,6 +186,7 @@ class InferRequest {
 
   // Echoed in the result.
   InferRequest& SetId(std::string id);
+  // Takes the tensor's bytes (pass an rvalue to avoid copying them).
   InferRequest& AddInput(Tensor tensor);
   template <typename T>
   InferRequest& AddInput(std::string name, std::vector<int64_t> shape,
