@@ -233,7 +233,8 @@ TEST(ChannelCacheTest, OneChannelPerTargetAndCredentials) {
   EXPECT_NE(internal::SharedChannel("127.0.0.1:1", tls), secure);
 }
 
-TEST(ClientTest, NothingIsTriedForAMalformedRequestOrAPastDeadline) {
+TEST(ClientWithoutServerTest,
+     NothingIsTriedForAMalformedRequestOrAPastDeadline) {
   const Client client("127.0.0.1:1");
   InferRequest bad("iris");
   bad.AddInput("features", {1, 4}, std::vector<float>{1});
