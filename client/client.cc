@@ -60,6 +60,10 @@ std::shared_ptr<grpc::Channel> SharedChannel(
     // The server bounds its answers (--grpc-max-message-bytes); gRPC's
     // default 4 MiB would refuse large outputs it sends.
     args.SetMaxReceiveMessageSize(-1);
+    // gRPC's transparent retry (a stream the server refused before reading
+    // it is sent again); on by default, stated because the retry rule of
+    // inferd/client.h counts on it.
+    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
     channel = grpc::CreateCustomChannel(target, credentials, args);
   }
   return channel;

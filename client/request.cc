@@ -196,11 +196,13 @@ InferRequest& InferRequest::AddOutput(std::string name) {
 
 InferRequest& InferRequest::AddClassification(std::string output,
                                               int64_t top_n) {
-  if (top_n < 1 && status_.ok()) {
-    status_ =
-        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                     "output \"" + output + "\": classification of " +
-                         std::to_string(top_n) + " classes; expected >= 1");
+  if (top_n < 1) {
+    if (status_.ok()) {
+      status_ =
+          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                       "output \"" + output + "\": classification of " +
+                           std::to_string(top_n) + " classes; expected >= 1");
+    }
     return *this;
   }
   auto* wanted = Proto().add_outputs();

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <vector>
 
 int main(int argc, char** argv) {
@@ -13,22 +14,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: consumer HOST:PORT\n");
     return 2;
   }
-  inferd::client::Client client(argv[1]);
   inferd::client::InferRequest request("iris");
   request
       .AddInput("features", {1, 4}, std::vector<float>{5.1f, 3.5f, 1.4f, 0.2f})
       .AddClassification("probabilities");
   const inferd::client::InferResult result =
-      client.Infer(request, std::chrono::seconds(10));
-  if (!result.ok()) {
-    std::fprintf(stderr, "ModelInfer failed: %d: %s\n",
-                 static_cast<int>(result.status().error_code()),
-                 result.status().error_message().c_str());
-    return 1;
-  }
-  const auto classes = result.output("probabilities")->Classifications();
+      inferd::client::Client(argv[1]).Infer(request, std::chrono::seconds(10));
+  const inferd::client::Tensor* output = result.output("probabilities");
+  const auto classes = output ? output->Classifications() : std::nullopt;
   if (!classes || classes->empty()) {
-    std::fprintf(stderr, "no classification in the answer\n");
+    std::fprintf(stderr, "no classification: %s\n",
+                 result.status().error_message().c_str());
     return 1;
   }
   std::printf("%s (confidence %g) from %s version %s\n",
