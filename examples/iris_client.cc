@@ -1,14 +1,14 @@
-// Classifies a few iris flowers with a running inferd, using the C++ stubs
-// generated from proto/inference.proto and the classification extension.
+// Classifies a few iris flowers with a running inferd, using the client
+// library (client/include/inferd/client.h) and the classification extension.
 //
 //   build/bin/iris-client --server=127.0.0.1:8001
-//   build/bin/iris-client --flower=6.3,3.3,6.0,2.5 --flower=5.0,3.4,1.5,0.2
+//   build/bin/iris-client --flower="6.3,3.3,6.0,2.5;5.0,3.4,1.5,0.2"
 
-#include <grpcpp/grpcpp.h>
-
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
+#include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,7 +17,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "proto/inference.grpc.pb.h"
+#include "inferd/client.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:8001", "inferd gRPC address");
 ABSL_FLAG(std::string, model, "iris", "model name");
@@ -57,54 +57,41 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   const std::vector<std::vector<float>> flowers = Flowers();
 
-  inference::ModelInferRequest request;
-  request.set_model_name(absl::GetFlag(FLAGS_model));
-  auto* input = request.add_inputs();
-  input->set_name("features");
-  input->set_datatype("FP32");
-  input->add_shape(static_cast<int64_t>(flowers.size()));
-  input->add_shape(4);
-  std::string* raw = request.add_raw_input_contents();
+  std::vector<float> features;
   for (const auto& flower : flowers) {
     if (flower.size() != 4) {
       std::fprintf(stderr, "each --flower needs 4 measurements\n");
       return 2;
     }
-    // x86 and ARM are little-endian, as the protocol requires.
-    raw->append(reinterpret_cast<const char*>(flower.data()),
-                flower.size() * sizeof(float));
+    features.insert(features.end(), flower.begin(), flower.end());
   }
-  auto* output = request.add_outputs();
-  output->set_name("probabilities");
-  (*output->mutable_parameters())["classification"].set_int64_param(1);
+  inferd::client::InferRequest request(absl::GetFlag(FLAGS_model));
+  request
+      .AddInput("features", {static_cast<int64_t>(flowers.size()), 4}, features)
+      .AddClassification("probabilities");
 
-  auto stub = inference::GRPCInferenceService::NewStub(grpc::CreateChannel(
-      absl::GetFlag(FLAGS_server), grpc::InsecureChannelCredentials()));
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(10));
-  inference::ModelInferResponse response;
-  grpc::Status status = stub->ModelInfer(&context, request, &response);
-  if (!status.ok()) {
-    std::fprintf(stderr, "ModelInfer failed: %s: %s\n",
-                 std::to_string(status.error_code()).c_str(),
-                 status.error_message().c_str());
+  const inferd::client::Client client(absl::GetFlag(FLAGS_server));
+  const inferd::client::InferResult result =
+      client.Infer(request, std::chrono::seconds(10));
+  if (!result.ok()) {
+    std::fprintf(stderr, "ModelInfer failed: %d: %s\n",
+                 static_cast<int>(result.status().error_code()),
+                 result.status().error_message().c_str());
     return 1;
   }
-  // BYTES elements: 4-byte little-endian length, then "score:index:label".
-  const std::string& bytes = response.raw_output_contents(0);
-  size_t offset = 0;
-  for (const auto& flower : flowers) {
-    uint32_t length = 0;
-    std::memcpy(&length, bytes.data() + offset, 4);
-    const std::string entry = bytes.substr(offset + 4, length);
-    offset += 4 + length;
-    std::vector<std::string> parts = absl::StrSplit(entry, ':');
-    std::printf("[%s] -> %s (confidence %s)\n",
-                absl::StrJoin(flower, ", ").c_str(), parts.back().c_str(),
-                parts.front().c_str());
+  const inferd::client::Tensor* output = result.output("probabilities");
+  const auto classes =
+      output == nullptr ? std::nullopt : output->Classifications();
+  if (!classes || classes->size() != flowers.size()) {
+    std::fprintf(stderr, "no classification of every flower in the answer\n");
+    return 1;
   }
-  std::printf("answered by %s version %s\n", response.model_name().c_str(),
-              response.model_version().c_str());
+  for (size_t i = 0; i < flowers.size(); ++i) {
+    std::printf("[%s] -> %s (confidence %g)\n",
+                absl::StrJoin(flowers[i], ", ").c_str(),
+                (*classes)[i].label.c_str(), (*classes)[i].score);
+  }
+  std::printf("answered by %s version %s\n", result.model_name().c_str(),
+              result.model_version().c_str());
   return 0;
 }

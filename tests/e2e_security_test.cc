@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "inferd/client.h"
 #include "model_store/test_util.h"
 #include "tests/proto/health.grpc.pb.h"
 #include "tests/test_server.h"
@@ -199,6 +201,38 @@ TEST_F(TlsTest, MutualTlsNeedsAClientCertificateSignedByTheRoot) {
   grpc::Status plaintext = Live(
       grpc::CreateChannel(Target(*server), grpc::InsecureChannelCredentials()));
   EXPECT_EQ(plaintext.error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+// The client library (client/include/inferd/client.h) with its TLS
+// options: served over mutual TLS with the client's certificate, refused
+// without it (the handshake fails: UNAVAILABLE, nothing sent).
+TEST_F(TlsTest, ClientLibraryInfersOverMutualTls) {
+  ASSERT_TRUE(MakeIrisRepository(dir_.path() / "iris_models"));
+  std::unique_ptr<TestServer> server = TestServer::StartWithOptions(
+      Path("iris_models"), TlsOptions(/*mutual=*/true),
+      grpc::InsecureChannelCredentials());
+  ASSERT_NE(server, nullptr);
+  client::InferRequest request("iris");
+  request.AddInput("features", {1, 4},
+                   std::vector<float>{5.1f, 3.5f, 1.4f, 0.2f});
+
+  client::ClientOptions options;
+  options.tls =
+      client::TlsOptions{Pem("ca.crt"), Pem("client.crt"), Pem("client.key")};
+  const client::InferResult served =
+      client::Client(Target(*server), options)
+          .Infer(request, std::chrono::seconds(30));
+  ASSERT_TRUE(served.ok()) << served.status().error_message();
+  ASSERT_NE(served.output("probabilities"), nullptr);
+  EXPECT_EQ(served.output("probabilities")->As<float>()->size(), 3u);
+
+  options.tls = client::TlsOptions{Pem("ca.crt"), "", ""};
+  options.max_connect_attempts = 1;
+  const client::InferResult refused =
+      client::Client(Target(*server), options)
+          .Infer(request, std::chrono::seconds(30));
+  EXPECT_EQ(refused.status().error_code(), grpc::StatusCode::UNAVAILABLE)
+      << refused.status().error_message();
 }
 
 // The start-up errors name the flag and the file.

@@ -140,8 +140,7 @@ int64_t Elements(const std::vector<int64_t>& shape) {
 absl::StatusOr<BenchRequest> BuildBenchRequest(
     const inference::ModelMetadataResponse& metadata, int64_t rows,
     uint32_t seed) {
-  BenchRequest bench;
-  bench.request.set_model_name(metadata.name());
+  BenchRequest bench{client::InferRequest(metadata.name())};
   std::mt19937 rng(seed);
   bool batched = false;
   for (const TensorMetadata& input : metadata.inputs()) {
@@ -159,14 +158,13 @@ absl::StatusOr<BenchRequest> BuildBenchRequest(
     }
     batched |= input.shape_size() > 0 && input.shape(0) == -1;
 
-    auto* tensor = bench.request.add_inputs();
-    tensor->set_name(input.name());
-    tensor->set_datatype(input.datatype());
-    for (int64_t dim : *shape) {
-      tensor->add_shape(dim);
-    }
-    *bench.request.add_raw_input_contents() =
+    std::string raw =
         RandomBytes(info, input.datatype(), Elements(*shape), &rng);
+    bench.request.AddInput(client::Tensor(input.name(), input.datatype(),
+                                          *std::move(shape), std::move(raw)));
+  }
+  if (!bench.request.status().ok()) {
+    return absl::InternalError(bench.request.status().error_message());
   }
   bench.rows_per_request = batched ? rows : 1;
   return bench;

@@ -4,13 +4,20 @@
 #include <cstdint>
 
 #include "absl/status/statusor.h"
+#include "client/internal.h"
+#include "inferd/client.h"
 #include "proto/inference.pb.h"
 
 namespace inferd::bench {
 
-// The request every benchmark call sends, built once.
+// The request every benchmark call sends, built once with the client
+// library's request builder.
 struct BenchRequest {
-  inference::ModelInferRequest request;
+  client::InferRequest request;
+  // The ModelInfer message of `request`, which the load loops send.
+  const inference::ModelInferRequest& wire() const {
+    return client::internal::Access::Wire(request);
+  }
   // Rows (inferences) one request carries: the requested rows when some
   // input has a variable leading (batch) dimension, else 1.
   int64_t rows_per_request = 1;

@@ -359,7 +359,7 @@ absl::StatusOr<BenchRequest> Prepare(
                "inferd-bench: %s at %s, inputs %s; warm-up %s, %s per level, "
                "%d client thread(s), %s\n",
                config.model.c_str(), config.server.c_str(),
-               DescribeInputs(bench->request).c_str(),
+               DescribeInputs(bench->wire()).c_str(),
                absl::FormatDuration(config.warmup).c_str(),
                absl::FormatDuration(config.duration).c_str(), config.threads,
                transport.c_str());
@@ -383,10 +383,10 @@ int Run(const Config& config) {
   }
   std::unique_ptr<Driver> driver;
   if (config.http_host.empty()) {
-    driver = std::make_unique<LoadDriver>(channels, &bench->request);
+    driver = std::make_unique<LoadDriver>(channels, &bench->wire());
   } else {
     driver = std::make_unique<HttpLoadDriver>(
-        config.http_host, config.http_port, bench->request, config.http_binary);
+        config.http_host, config.http_port, bench->wire(), config.http_binary);
   }
   const std::vector<LevelResult> results =
       RunSweep(config, driver.get(), bench->rows_per_request);
