@@ -16,15 +16,33 @@ namespace {
 const inference::ModelConfig& Config() {
   static const inference::ModelConfig* const config = [] {
     auto* c = new inference::ModelConfig;
-    google::protobuf::TextFormat::ParseFromString(R"pb(
-      name: "model"
-      max_batch_size: 8
-      input { name: "features" data_type: TYPE_FP32 dims: [ 4 ] }
-      input { name: "ids" data_type: TYPE_INT64 dims: [ -1 ] }
-      input { name: "text" data_type: TYPE_STRING dims: [ 1 ] }
-      output { name: "probabilities" data_type: TYPE_FP32 dims: [ 3 ] }
-      dynamic_batching { priority_levels: 3 default_priority_level: 2 }
-    )pb", c);
+    google::protobuf::TextFormat::ParseFromString(
+        R"pb(
+          name: "model"
+          max_batch_size: 8
+          input {
+            name: "features"
+            data_type: TYPE_FP32
+            dims: [ 4 ]
+          }
+          input {
+            name: "ids"
+            data_type: TYPE_INT64
+            dims: [ -1 ]
+          }
+          input {
+            name: "text"
+            data_type: TYPE_STRING
+            dims: [ 1 ]
+          }
+          output {
+            name: "probabilities"
+            data_type: TYPE_FP32
+            dims: [ 3 ]
+          }
+          dynamic_batching { priority_levels: 3 default_priority_level: 2 }
+        )pb",
+        c);
     inferd::ValidateModelConfig("model", c).IgnoreError();
     return c;
   }();
