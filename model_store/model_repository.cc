@@ -534,6 +534,11 @@ void ModelRepository::MarkStarted() {
   scanned_ = true;
 }
 
+bool ModelRepository::Started() const {
+  absl::MutexLock lock(&mu_);
+  return scanned_;
+}
+
 bool ModelRepository::AllReady() const {
   absl::MutexLock lock(&mu_);
   if (!scanned_) return false;

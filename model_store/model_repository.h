@@ -151,6 +151,8 @@ class ModelRepository {
 
   // Every model the repository is asked to serve has a ready version.
   bool AllReady() const;
+  // The start-up load has finished (MarkStarted() or LoadAll()).
+  bool Started() const;
 
   // Calls `callback` (null: nothing) after every change to what serves, on
   // the thread that made it, never with a repository lock held. Blocks until

@@ -33,10 +33,17 @@ class InferenceCore {
       : repository_(repository), metrics_(metrics) {}
 
   // False while draining (see StartDraining()), else whether every model is
-  // ready.
+  // ready; with strict readiness off, whether the start-up load has
+  // finished, whatever the models' states.
   bool ServerReady() const {
-    return !draining_.load(std::memory_order_relaxed) &&
-           repository_->AllReady();
+    if (draining_.load(std::memory_order_relaxed)) return false;
+    return strict_readiness_.load(std::memory_order_relaxed)
+               ? repository_->AllReady()
+               : repository_->Started();
+  }
+  // Triton's --strict-readiness (default true).
+  void SetStrictReadiness(bool strict) {
+    strict_readiness_.store(strict, std::memory_order_relaxed);
   }
   // From now on the server reports itself not ready (health, readiness)
   // while it keeps serving every call: the notice that lets load balancers
@@ -83,6 +90,7 @@ class InferenceCore {
   ModelRepository* const repository_;
   metrics::ServerMetrics* const metrics_;
   std::atomic<bool> draining_{false};
+  std::atomic<bool> strict_readiness_{true};
   // Model loads requested by RPC run here, not on the transports' threads.
   // Declared last: destroyed (finishing queued loads) first.
   TaskRunner loads_;

@@ -131,6 +131,10 @@ ABSL_FLAG(int, grpc_max_connection_age_grace, 10000,
           "Milliseconds a connection asked away by its age keeps for its "
           "calls in flight before it is closed "
           "(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS).");
+ABSL_FLAG(bool, strict_readiness, true,
+          "Ready (health, ServerReady, /v2/health/ready) only while every "
+          "model has a ready version (Triton's flag); false: ready once the "
+          "start-up load is done, whatever the models' states.");
 ABSL_FLAG(bool, allow_http, true,
           "Serve the v2 REST protocol over HTTP (--allow-http=false turns "
           "it off).");
@@ -236,6 +240,7 @@ absl::StatusOr<inferd::ServerOptions> GrpcOptions(
       absl::GetFlag(FLAGS_grpc_http2_max_ping_strikes);
   options.max_concurrent_streams =
       absl::GetFlag(FLAGS_grpc_max_concurrent_streams);
+  options.strict_readiness = absl::GetFlag(FLAGS_strict_readiness);
   options.max_connection_age_ms = absl::GetFlag(FLAGS_grpc_max_connection_age);
   options.max_connection_age_grace_ms =
       absl::GetFlag(FLAGS_grpc_max_connection_age_grace);

@@ -218,6 +218,7 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   std::unique_ptr<InferenceServer> server(
       new InferenceServer(repository, metrics, options.access));
+  server->core()->SetStrictReadiness(options.strict_readiness);
   absl::StatusOr<std::unique_ptr<GrpcListener>> listener =
       GrpcListener::Bind(options.host, options.grpc_port);
   if (!listener.ok()) return listener.status();

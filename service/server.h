@@ -57,6 +57,11 @@ struct ServerOptions {
   // empty a replica of connections before its shutdown.
   int max_connection_age_ms = 0;
   int max_connection_age_grace_ms = 0;
+  // Triton's --strict-readiness: the server is ready only while every model
+  // it is asked to serve has a ready version. false: ready once the
+  // start-up load has finished (each model's own readiness still answers
+  // for it).
+  bool strict_readiness = true;
 };
 
 // Reads the PEM file that `flag` names; InvalidArgument naming both when it

@@ -445,5 +445,39 @@ TEST(BrokenRepositoryTest, BrokenModelsFailWithReasonsAndOthersServe) {
             grpc::health::v1::HealthCheckResponse::NOT_SERVING);
 }
 
+// --strict-readiness=false: the same repository's server is ready once its
+// start-up load is done (a replica behind a load balancer keeps serving the
+// models that work); each model's own readiness still tells the truth.
+TEST(BrokenRepositoryTest, WithoutStrictReadinessTheServerIsReady) {
+  if (TestModels("broken").empty())
+    GTEST_FAIL() << "INFERD_TEST_MODELS is not set; run through ctest";
+  ServerOptions options;
+  options.strict_readiness = false;
+  std::unique_ptr<TestServer> server =
+      TestServer::StartWithOptions(TestModels("broken"), options);
+  ASSERT_NE(server, nullptr);
+  grpc::ClientContext c1;
+  inference::ServerReadyResponse ready;
+  ASSERT_TRUE(server->stub().ServerReady(&c1, {}, &ready).ok());
+  EXPECT_TRUE(ready.ready());
+  grpc::ClientContext c2;
+  inference::ModelReadyRequest model;
+  model.set_name("broken_shape");
+  inference::ModelReadyResponse model_ready;
+  ASSERT_TRUE(server->stub().ModelReady(&c2, model, &model_ready).ok());
+  EXPECT_FALSE(model_ready.ready());
+  auto health = grpc::health::v1::Health::NewStub(server->channel());
+  grpc::ClientContext c3;
+  grpc::health::v1::HealthCheckResponse health_response;
+  ASSERT_TRUE(health->Check(&c3, {}, &health_response).ok());
+  EXPECT_EQ(health_response.status(),
+            grpc::health::v1::HealthCheckResponse::SERVING);
+  // Draining still turns it off.
+  server->server().StartDraining();
+  grpc::ClientContext c4;
+  ASSERT_TRUE(server->stub().ServerReady(&c4, {}, &ready).ok());
+  EXPECT_FALSE(ready.ready());
+}
+
 }  // namespace
 }  // namespace inferd::testing
