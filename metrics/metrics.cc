@@ -62,18 +62,21 @@ void ModelVersionMetrics::CountRequest(Protocol protocol, absl::StatusCode code,
   prometheus::Histogram* histogram = nullptr;
   {
     absl::MutexLock lock(&mu_);
-    const prometheus::Labels labels =
-        With(labels_, "protocol", ProtocolName(protocol));
+    // The label set is built only when a series is created: a request that
+    // finds both handles allocates nothing.
+    const auto labels = [&] {
+      return With(labels_, "protocol", ProtocolName(protocol));
+    };
     counter = requests_[from][index];
     if (counter == nullptr) {
       counter = &server_->requests_.Add(
-          With(labels, "code",
+          With(labels(), "code",
                absl::StatusCodeToString(static_cast<absl::StatusCode>(index))));
       requests_[from][index] = counter;
     }
     histogram = request_duration_[from];
     if (histogram == nullptr) {
-      histogram = &server_->request_duration_.Add(labels, DurationBuckets());
+      histogram = &server_->request_duration_.Add(labels(), DurationBuckets());
       request_duration_[from] = histogram;
     }
   }
