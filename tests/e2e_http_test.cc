@@ -335,6 +335,20 @@ TEST(HttpExplicitModeTest, LoadUnloadAndRefusedLoadParameters) {
   EXPECT_EQ(files->status, 501);
   EXPECT_THAT(files->body,
               HasSubstr("\\\"file:1/model.pt\\\" is not implemented"));
+  auto not_text = client.Post("/v2/repository/models/iris/load",
+                              json{{"parameters", {{"config", 5}}}}.dump(),
+                              "application/json");
+  ASSERT_TRUE(not_text);
+  EXPECT_EQ(not_text->status, 400);
+  EXPECT_THAT(not_text->body, HasSubstr("\\\"config\\\" must be a string"));
+  auto unknown = client.Post("/v2/repository/models/iris/load",
+                             json{{"parameters", {{"colour", true}}}}.dump(),
+                             "application/json");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 400);
+  EXPECT_THAT(unknown->body,
+              HasSubstr("unknown RepositoryModelLoad parameter \\\"colour\\\"; "
+                        "expected \\\"config\\\""));
   EXPECT_EQ(client.Get("/v2/models/iris/ready")->status, 400);
 
   auto load =
