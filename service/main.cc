@@ -131,6 +131,15 @@ ABSL_FLAG(int, grpc_max_connection_age_grace, 10000,
           "Milliseconds a connection asked away by its age keeps for its "
           "calls in flight before it is closed "
           "(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS).");
+ABSL_FLAG(bool, grpc_http2_bdp_probe, false,
+          "gRPC's bandwidth-delay-product probe (GRPC_ARG_HTTP2_BDP_PROBE): "
+          "a PING whenever data arrives, to size flow-control windows. Off: "
+          "behind nginx it made a call fail when the server closed an aged "
+          "connection with such a PING unanswered; the stream window is "
+          "then --grpc-http2-stream-window-bytes.");
+ABSL_FLAG(int, grpc_http2_stream_window_bytes, 4 << 20,
+          "HTTP/2 stream flow-control window in bytes when the BDP probe is "
+          "off (GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES).");
 ABSL_FLAG(bool, strict_readiness, true,
           "Ready (health, ServerReady, /v2/health/ready) only while every "
           "model has a ready version (Triton's flag); false: ready once the "
@@ -241,6 +250,9 @@ absl::StatusOr<inferd::ServerOptions> GrpcOptions(
   options.max_concurrent_streams =
       absl::GetFlag(FLAGS_grpc_max_concurrent_streams);
   options.strict_readiness = absl::GetFlag(FLAGS_strict_readiness);
+  options.http2_bdp_probe = absl::GetFlag(FLAGS_grpc_http2_bdp_probe);
+  options.http2_stream_window_bytes =
+      absl::GetFlag(FLAGS_grpc_http2_stream_window_bytes);
   options.max_connection_age_ms = absl::GetFlag(FLAGS_grpc_max_connection_age);
   options.max_connection_age_grace_ms =
       absl::GetFlag(FLAGS_grpc_max_connection_age_grace);
@@ -259,7 +271,9 @@ absl::StatusOr<inferd::ServerOptions> GrpcOptions(
         std::tuple{"--grpc-max-connection-age", options.max_connection_age_ms,
                    0},
         std::tuple{"--grpc-max-connection-age-grace",
-                   options.max_connection_age_grace_ms, 0}}) {
+                   options.max_connection_age_grace_ms, 0},
+        std::tuple{"--grpc-http2-stream-window-bytes",
+                   options.http2_stream_window_bytes, 65535}}) {
     if (value < least) {
       return absl::InvalidArgumentError(
           absl::StrCat(flag, "=", value, ": must be at least ", least));

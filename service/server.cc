@@ -256,6 +256,12 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
                              options.http2_max_ping_strikes);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              options.max_concurrent_streams);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE,
+                             options.http2_bdp_probe ? 1 : 0);
+  if (!options.http2_bdp_probe) {
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES,
+                               options.http2_stream_window_bytes);
+  }
   if (options.max_connection_age_ms > 0) {
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
                                options.max_connection_age_ms);

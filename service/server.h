@@ -57,6 +57,15 @@ struct ServerOptions {
   // empty a replica of connections before its shutdown.
   int max_connection_age_ms = 0;
   int max_connection_age_grace_ms = 0;
+  // gRPC's bandwidth-delay-product probe sends a PING on a connection
+  // whenever data arrives, to size its flow-control windows. Off by default:
+  // nginx (1.22, grpc_pass) fails a call whose complete response arrives
+  // with such a PING still to answer when the server then closes the
+  // connection (as it does after a connection's age-out GOAWAY), so every
+  // age-out risked one failed call behind it. Without the probe the stream
+  // window is fixed at `http2_stream_window_bytes`.
+  bool http2_bdp_probe = false;
+  int http2_stream_window_bytes = 4 << 20;
   // Triton's --strict-readiness: the server is ready only while every model
   // it is asked to serve has a ready version. false: ready once the
   // start-up load has finished (each model's own readiness still answers

@@ -16,6 +16,15 @@ refused and go to the next replica) while the open connections are served
 until --grpc-max-connection-age asks each away with a graceful GOAWAY; only
 then does the server shut down, with no connection left to race.
 
+The age-out has a race of its own with nginx 1.22: once a connection's
+last call is answered after its GOAWAY, the server closes it, and nginx
+fails that call ("upstream prematurely closed connection while sending to
+client", INTERNAL to the client) if a PING came with the answer that it has
+not acknowledged yet. gRPC's bandwidth-delay-product probe sent such PINGs
+all the time (3 failed calls in 20 runs on a loaded machine); inferd turns
+it off (--grpc-http2-bdp-probe, tests/grpc_pings_test.py). On a failure
+this test prints nginx's error log lines that name the cause.
+
 Usage: tests/rolling_restart_test.py BUILD_DIR MODELS_DIR [--replicas N]
     [--seconds S] [--report]
 (MODELS_DIR: the test models, build/test_models after a ctest run.) With
@@ -259,6 +268,12 @@ def main():
                     origins[key] = origins.get(key, 0) + 1
             print(f"rolling_restart_test: requests failed during the restarts: "
                   f"{errors}; origins: {origins}", file=sys.stderr)
+            # What nginx saw go wrong, less the refused connections of the
+            # replicas being restarted (those calls went to another one).
+            with open(os.path.join(tmp, "nginx_error.log")) as f:
+                for line in f:
+                    if "[error]" in line and "connect() failed" not in line:
+                        print("nginx: " + line.rstrip(), file=sys.stderr)
         if args.report:
             direct = measure(args.build, replicas[0].port, tmp, 10, "direct")
             many = measure(args.build, listen, tmp, 10, "many", nginx.pid)
