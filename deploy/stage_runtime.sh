@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Copies what running inferd needs out of a built checkout into DEST, each
-# file at its own absolute path: the binary's RPATH names the venv's
-# LibTorch by absolute path, and LibTorch finds the NVIDIA wheels' libraries
-# relative to itself ($ORIGIN/../../nvidia/...), so both resolve unchanged.
+# Copies what running inferd (and inferd-health) needs out of a built
+# checkout into DEST, each file at its own absolute path: the binary's RPATH
+# names the venv's LibTorch by absolute path, and LibTorch finds the NVIDIA
+# wheels' libraries relative to itself ($ORIGIN/../../nvidia/...), so both
+# resolve unchanged.
 #
 #   deploy/stage_runtime.sh DEST [BUILD_DIR]      (BUILD_DIR: build/)
 #
@@ -28,11 +29,15 @@ stage() {  # stage FILE...: copies each to DEST at its normalized path
   done
 }
 
-if ldd "$bin" | grep 'not found'; then
-  echo "stage_runtime: $bin has unresolved libraries (above)" >&2
-  exit 1
-fi
-stage "$bin"
+health=$build/bin/inferd-health
+for b in "$bin" "$health"; do
+  if ldd "$b" | grep 'not found'; then
+    echo "stage_runtime: $b has unresolved libraries (above)" >&2
+    exit 1
+  fi
+done
+# inferd-health (the HEALTHCHECK) needs only Debian's gRPC libraries.
+stage "$bin" "$health"
 if readelf -d "$bin" | grep -q 'libtorch_cuda\.so'; then
   # libtorch_python.so and libshm need libpython: only Python uses them.
   find "$site/torch/lib" -maxdepth 1 -type f -name '*.so*' \

@@ -8,7 +8,7 @@
 #include <numeric>
 
 #include "absl/strings/str_split.h"
-#include "tests/proto/health.grpc.pb.h"
+#include "proto/health.grpc.pb.h"
 #include "tests/proto/reflection.pb.h"
 #include "tests/test_server.h"
 

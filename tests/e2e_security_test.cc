@@ -21,7 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "inferd/client.h"
 #include "model_store/test_util.h"
-#include "tests/proto/health.grpc.pb.h"
+#include "proto/health.grpc.pb.h"
 #include "tests/test_server.h"
 
 namespace inferd::testing {
@@ -395,7 +395,7 @@ TEST_F(AccessTest, RestrictedHealthCoversTheStandardHealthService) {
   }
   EXPECT_EQ(check("ok", "no.such.Service", &response).error_code(),
             grpc::StatusCode::NOT_FOUND);
-  // tests/proto/health.proto has no Watch: called as a generic unary call,
+  // proto/health.proto has no Watch: called as a generic unary call,
   // which the server sees as a Watch with one request.
   for (const std::string value : {"", "ok"}) {
     grpc::GenericStub generic(server->channel());

@@ -14,7 +14,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "model_store/backends/torch_loader.h"
-#include "tests/proto/health.grpc.pb.h"
+#include "proto/health.grpc.pb.h"
 #include "tests/test_server.h"
 
 namespace inferd::testing {
