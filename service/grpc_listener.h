@@ -49,7 +49,9 @@ class GrpcListener {
       std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor);
 
   // Closes the listening socket: connection attempts are refused from now
-  // on; connections already handed over stay with the server. Blocks until
+  // on; connections already handed over stay with the server, and so do
+  // those waiting in the kernel's queue (accepted and handed over first,
+  // where a reset would lose a request the client has sent). Blocks until
   // the accepting thread has ended. Idempotent.
   void StopAccepting();
 
@@ -63,6 +65,8 @@ class GrpcListener {
   GrpcListener(int fd, int wake_fd, int port)
       : fd_(fd), wake_fd_(wake_fd), port_(port) {}
   void AcceptLoop();
+  // Hands an accepted connection to the server.
+  void HandOver(int connection);
 
   int fd_;
   const int wake_fd_;  // eventfd that wakes the loop to stop

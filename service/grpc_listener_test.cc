@@ -144,5 +144,48 @@ TEST(GrpcListenerTest, FullFileTableIsWaitedOut) {
   EXPECT_TRUE(Connects(*served->Channel(), absl::Seconds(10)));
 }
 
+// A connection the kernel completed but the listener had not accepted yet
+// when the port closes is served, not reset (a reset would lose a request
+// the client already sent). The listener is held off accepting by an
+// open-file limit just under its reserve, which accept() itself still
+// allows.
+TEST(GrpcListenerTest, StopAcceptingServesTheConnectionsStillQueued) {
+  auto served = Served::Start();
+  const int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(client, 0);
+  int open_files = 0;
+  for (int fd = 0; fd < 65536; ++fd) open_files += fcntl(fd, F_GETFD) != -1;
+  rlimit original{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &original), 0);
+  rlimit low = original;
+  low.rlim_cur = open_files + 64;  // inside GrpcListener's reserve of 256
+  ASSERT_LT(low.rlim_cur, original.rlim_cur);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(served->listener->port()));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int connected =
+      connect(client, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (served->listener->fd_exhaustions() == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  const int64_t exhaustions = served->listener->fd_exhaustions();
+  served->listener->StopAccepting();
+  setrlimit(RLIMIT_NOFILE, &original);
+  ASSERT_EQ(connected, 0) << "connect: " << errno;
+  ASSERT_GT(exhaustions, 0) << "the listener never held off";
+  // Served: the server speaks first on a new HTTP/2 connection (its
+  // SETTINGS frame); a reset connection reads an error instead.
+  pollfd readable{client, POLLIN, 0};
+  ASSERT_EQ(poll(&readable, 1, 10000), 1);
+  char buffer[64];
+  EXPECT_GT(read(client, buffer, sizeof(buffer)), 0) << "errno " << errno;
+  close(client);
+  // The port is closed all the same.
+  EXPECT_FALSE(Connects(*served->Channel(), absl::Milliseconds(500)));
+}
+
 }  // namespace
 }  // namespace inferd
