@@ -692,7 +692,7 @@ TEST_F(FlagsTest, InconsistentTlsFlagsStopStartUp) {
   EXPECT_THAT(err, HasSubstr("--grpc-use-ssl needs --grpc-server-cert"));
   std::tie(code, err) =
       Run("--grpc-use-ssl-mutual=true --grpc-server-cert=/no/such.crt "
-          "--grpc-server-key=/no/such.key");
+          "--grpc-server-key=/no/such.key --grpc-root-cert=/no/ca.crt");
   EXPECT_EQ(code, 2);
   EXPECT_THAT(err, HasSubstr("--grpc-server-cert=/no/such.crt: cannot read"));
   std::tie(code, err) = Run("--grpc-max-message-bytes=0");
