@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -60,6 +62,21 @@ std::string IdentityPem(const TlsPem& pem) {
   return identity + pem.cert;
 }
 
+// Whether `path` reads back as `expected`: gRPC opens the in-memory files
+// by their /proc path, which needs /proc mounted.
+absl::Status CheckReadsBack(const std::string& path,
+                            absl::string_view expected) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  if (!in || contents.str() != expected) {
+    return absl::InternalError(
+        absl::StrCat("cannot read back the in-memory TLS file ", path,
+                     " (is /proc mounted?)"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<CertificateReloader>>
@@ -85,6 +102,11 @@ CertificateReloader::Create(Options options) {
   }
   std::unique_ptr<CertificateReloader> reloader(
       new CertificateReloader(std::move(options), *identity_fd, *root_fd));
+  if (absl::Status s =
+          CheckReadsBack(reloader->identity_path(), IdentityPem(*pem));
+      !s.ok()) {
+    return s;
+  }
   {
     absl::MutexLock lock(&reloader->refresh_mu_);
     reloader->published_ = std::move(*pem);

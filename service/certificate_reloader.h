@@ -48,7 +48,7 @@ class CertificateReloader {
   // Reads and checks the files and publishes them, then starts the refresh
   // thread. InvalidArgument naming the label and path when a file is
   // missing, unreadable, not PEM, or the set does not pass the checks;
-  // Internal when the in-memory files cannot be made.
+  // Internal when the in-memory files cannot be made or read back by path.
   static absl::StatusOr<std::unique_ptr<CertificateReloader>> Create(
       Options options);
 

@@ -211,6 +211,12 @@ absl::StatusOr<GrpcCredentials> MakeServerCredentials(
   reload.refresh_interval = absl::Seconds(options.cert_refresh_secs);
   absl::StatusOr<std::unique_ptr<CertificateReloader>> reloader =
       CertificateReloader::Create(std::move(reload));
+  if (reloader.status().code() == absl::StatusCode::kInternal) {
+    return absl::InternalError(
+        absl::StrCat(reloader.status().message(),
+                     "; --grpc-cert-refresh-secs=0 serves the files without "
+                     "reloading them"));
+  }
   if (!reloader.ok()) return reloader.status();
   // gRPC's provider reads only the reloader's checked in-memory copies, so
   // it may look often: the delay a reload adds stays one second.

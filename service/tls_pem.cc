@@ -40,7 +40,7 @@ Bio ReadOnlyBio(absl::string_view pem) {
 // cause, as "header too long"; later ones only say which layer passed it
 // up); clears the queue.
 std::string TakeOpensslError() {
-  const unsigned long error = ERR_peek_error();
+  const auto error = ERR_peek_error();
   const char* reason = ERR_reason_error_string(error);
   std::string text = reason != nullptr ? reason : "unknown error";
   ERR_clear_error();
@@ -50,7 +50,7 @@ std::string TakeOpensslError() {
 // Whether the latest error is the one PEM reading stops on at the end of
 // the text ("no start line"): no more blocks, rather than a broken one.
 bool AtEndOfPem() {
-  const unsigned long error = ERR_peek_last_error();
+  const auto error = ERR_peek_last_error();
   return ERR_GET_LIB(error) == ERR_LIB_PEM &&
          ERR_GET_REASON(error) == PEM_R_NO_START_LINE;
 }
