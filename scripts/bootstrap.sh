@@ -15,6 +15,9 @@ packages=(
   # Libraries (nothing is vendored; LibTorch comes from the torch wheel)
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev prometheus-cpp-dev libgtest-dev libgmock-dev
+  # OpenSSL, gRPC's TLS library: checks certificate files before gRPC gets
+  # them (libgrpc-dev pulls it in too).
+  libssl-dev
   # HTTP/REST and the metrics endpoint (libmicrohttpd); the HTTP client of
   # inferd-bench and the second server library bench/ compares (cpp-httplib).
   libmicrohttpd-dev libcpp-httplib-dev

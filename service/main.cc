@@ -85,6 +85,11 @@ ABSL_FLAG(std::string, grpc_server_key, "",
 ABSL_FLAG(std::string, grpc_root_cert, "",
           "Mutual TLS: the CA certificate(s) that sign client certificates "
           "(PEM file).");
+ABSL_FLAG(int, grpc_cert_refresh_secs, 60,
+          "TLS: seconds between looks at --grpc-server-cert, "
+          "--grpc-server-key and --grpc-root-cert; new files that parse and "
+          "match are served to new connections without a restart. 0: read "
+          "them once, at start-up.");
 // Read from argv by TakeRepeatedFlag(), not by Abseil, which would keep only
 // the last occurrence; declared for --help.
 ABSL_FLAG(std::string, grpc_restricted_protocol, "",
@@ -232,6 +237,7 @@ absl::StatusOr<inferd::ServerOptions> GrpcOptions(
   options.server_cert = absl::GetFlag(FLAGS_grpc_server_cert);
   options.server_key = absl::GetFlag(FLAGS_grpc_server_key);
   options.root_cert = absl::GetFlag(FLAGS_grpc_root_cert);
+  options.cert_refresh_secs = absl::GetFlag(FLAGS_grpc_cert_refresh_secs);
   absl::StatusOr<inferd::AccessPolicy> access =
       inferd::AccessPolicy::Parse(restricted_protocols);
   if (!access.ok()) return access.status();
@@ -444,11 +450,17 @@ int Serve(const std::string& root, const inferd::ServerOptions& options,
     inferd::LogError(server.status().message());
     return 1;
   }
-  inferd::LogInfo("listening for gRPC",
-                  options.use_ssl_mutual ? " (mutual TLS)"
-                  : options.use_ssl      ? " (TLS)"
-                                         : "",
-                  " on ", host, ":", (*server)->port());
+  std::string tls;
+  if (options.use_ssl) {
+    tls = absl::StrCat(" (", options.use_ssl_mutual ? "mutual TLS" : "TLS",
+                       options.cert_refresh_secs > 0
+                           ? absl::StrCat(", certificates re-read every ",
+                                          options.cert_refresh_secs, " s")
+                           : "",
+                       ")");
+  }
+  inferd::LogInfo("listening for gRPC", tls, " on ", host, ":",
+                  (*server)->port());
 
   // Declared before the front end that points to it.
   inferd::AccessPolicy http_access = front.http_access;
@@ -528,8 +540,7 @@ int main(int argc, char** argv) {
       GrpcOptions(restricted_protocols);
   if (options.ok()) {
     options->use_ssl = options->use_ssl || options->use_ssl_mutual;
-    if (absl::Status s = inferd::MakeServerCredentials(*options).status();
-        !s.ok()) {
+    if (absl::Status s = inferd::CheckServerCredentials(*options); !s.ok()) {
       options = s;
     }
   }

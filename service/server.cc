@@ -5,12 +5,10 @@
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -21,29 +19,6 @@
 #include "service/status_util.h"
 
 namespace inferd {
-namespace {}  // namespace
-
-absl::StatusOr<std::string> ReadPem(const char* flag, const std::string& path) {
-  if (path.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(flag, " is required"));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        flag, "=", path, ": cannot read (", std::strerror(errno), ")"));
-  }
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  std::string pem = contents.str();
-  // gRPC's own message for a non-PEM file comes much later, at bind time,
-  // and names neither the flag nor the file.
-  if (pem.find("-----BEGIN ") == std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(flag, "=", path, ": not a PEM file (no -----BEGIN line)"));
-  }
-  return pem;
-}
-
 namespace {
 
 // grpc.health.v1.Health's messages, encoded by hand: the service needs two
@@ -160,10 +135,11 @@ class RestrictedHealthService final : public grpc::CallbackGenericService {
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
-    const ServerOptions& options) {
-  const bool use_ssl = options.use_ssl || options.use_ssl_mutual;
-  if (!use_ssl) {
+namespace {
+
+// The TLS flags' consistency, before any file is read.
+absl::Status CheckTlsFlags(const ServerOptions& options) {
+  if (!options.use_ssl && !options.use_ssl_mutual) {
     // A certificate with TLS off is a mistake worth stopping for: the
     // operator believes the port is encrypted.
     for (const auto& [flag, value] :
@@ -177,42 +153,89 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
                          "--grpc-use-ssl=true to serve TLS"));
       }
     }
-    return grpc::InsecureServerCredentials();
+    return absl::OkStatus();
   }
-  grpc::SslServerCredentialsOptions ssl(
-      options.use_ssl_mutual
-          ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
-          : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
   if (options.server_cert.empty() || options.server_key.empty()) {
     return absl::InvalidArgumentError(
         "--grpc-use-ssl needs --grpc-server-cert and --grpc-server-key");
   }
-  absl::StatusOr<std::string> cert =
-      ReadPem("--grpc-server-cert", options.server_cert);
-  if (!cert.ok()) return cert.status();
-  absl::StatusOr<std::string> key =
-      ReadPem("--grpc-server-key", options.server_key);
-  if (!key.ok()) return key.status();
-  ssl.pem_key_cert_pairs.push_back({std::move(*key), std::move(*cert)});
   if (options.use_ssl_mutual && options.root_cert.empty()) {
     return absl::InvalidArgumentError(
         "--grpc-use-ssl-mutual needs --grpc-root-cert (the CA that signs "
         "client certificates)");
   }
-  if (!options.root_cert.empty()) {
-    absl::StatusOr<std::string> root =
-        ReadPem("--grpc-root-cert", options.root_cert);
-    if (!root.ok()) return root.status();
-    ssl.pem_root_certs = std::move(*root);
+  if (options.cert_refresh_secs < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--grpc-cert-refresh-secs must be 0 (read the files "
+                     "once) or a number of seconds, got ",
+                     options.cert_refresh_secs));
   }
-  return grpc::SslServerCredentials(ssl);
+  return absl::OkStatus();
+}
+
+TlsFiles GrpcTlsFiles(const ServerOptions& options) {
+  return TlsFiles{{options.server_cert, "--grpc-server-cert"},
+                  {options.server_key, "--grpc-server-key"},
+                  {options.root_cert, "--grpc-root-cert"}};
+}
+
+}  // namespace
+
+absl::Status CheckServerCredentials(const ServerOptions& options) {
+  if (absl::Status s = CheckTlsFlags(options); !s.ok()) return s;
+  if (!options.use_ssl && !options.use_ssl_mutual) return absl::OkStatus();
+  return ReadTlsFiles(GrpcTlsFiles(options)).status();
+}
+
+absl::StatusOr<GrpcCredentials> MakeServerCredentials(
+    const ServerOptions& options) {
+  if (absl::Status s = CheckTlsFlags(options); !s.ok()) return s;
+  if (!options.use_ssl && !options.use_ssl_mutual) {
+    return GrpcCredentials{nullptr, grpc::InsecureServerCredentials()};
+  }
+  const grpc_ssl_client_certificate_request_type client_certificate =
+      options.use_ssl_mutual
+          ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+          : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE;
+  const TlsFiles files = GrpcTlsFiles(options);
+  if (options.cert_refresh_secs == 0) {
+    absl::StatusOr<TlsPem> pem = ReadTlsFiles(files);
+    if (!pem.ok()) return pem.status();
+    grpc::SslServerCredentialsOptions ssl(client_certificate);
+    ssl.pem_key_cert_pairs.push_back({pem->key, pem->cert});
+    ssl.pem_root_certs = pem->root;
+    return GrpcCredentials{nullptr, grpc::SslServerCredentials(ssl)};
+  }
+  CertificateReloader::Options reload;
+  reload.files = files;
+  reload.refresh_interval = absl::Seconds(options.cert_refresh_secs);
+  absl::StatusOr<std::unique_ptr<CertificateReloader>> reloader =
+      CertificateReloader::Create(std::move(reload));
+  if (reloader.status().code() == absl::StatusCode::kInternal) {
+    return absl::InternalError(
+        absl::StrCat(reloader.status().message(),
+                     "; --grpc-cert-refresh-secs=0 serves the files without "
+                     "reloading them"));
+  }
+  if (!reloader.ok()) return reloader.status();
+  // gRPC's provider reads only the reloader's checked in-memory copies, so
+  // it may look often: the delay a reload adds stays one second.
+  auto provider =
+      std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+          (*reloader)->identity_path(), (*reloader)->identity_path(),
+          (*reloader)->root_path(), /*refresh_interval_sec=*/1);
+  grpc::experimental::TlsServerCredentialsOptions tls(provider);
+  tls.watch_identity_key_cert_pairs();
+  if (!options.root_cert.empty()) tls.watch_root_certs();
+  tls.set_cert_request_type(client_certificate);
+  return GrpcCredentials{std::move(*reloader),
+                         grpc::experimental::TlsServerCredentials(tls)};
 }
 
 absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
     const ServerOptions& options, ModelRepository* repository,
     metrics::ServerMetrics* metrics) {
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
-      MakeServerCredentials(options);
+  absl::StatusOr<GrpcCredentials> credentials = MakeServerCredentials(options);
   if (!credentials.ok()) return credentials.status();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -229,7 +252,7 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
       builder.experimental().AddExternalConnectionAcceptor(
           grpc::ServerBuilder::experimental_type::ExternalConnectionType::
               FROM_FD,
-          *credentials);
+          credentials->credentials);
   builder.RegisterService(&server->service_);
   if (server->access_.restriction(ProtocolGroup::kHealth) != nullptr) {
     // A null health service turns gRPC's default one off for this server.
@@ -276,6 +299,7 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
             ? " (gRPC refused the TLS certificate or key: see its log above)"
             : " (see gRPC's log above)"));
   }
+  server->certificates_ = std::move(credentials->reloader);
   server->listener_->Start(std::move(acceptor));
   // Health follows readiness whenever what serves changes (polls, RPCs).
   InferenceServer* self = server.get();

@@ -11,8 +11,10 @@
 #include "absl/status/statusor.h"
 #include "model_store/model_repository.h"
 #include "service/access_control.h"
+#include "service/certificate_reloader.h"
 #include "service/grpc_listener.h"
 #include "service/inference_service.h"
+#include "service/tls_pem.h"
 
 namespace inferd {
 
@@ -26,14 +28,18 @@ struct ServerOptions {
 
   // TLS, as Triton's --grpc-use-ssl, --grpc-use-ssl-mutual,
   // --grpc-server-cert, --grpc-server-key and --grpc-root-cert. The paths
-  // name PEM files, read once at start-up (a new certificate needs a
-  // restart). use_ssl_mutual implies use_ssl, as in Triton, and makes
+  // name PEM files. use_ssl_mutual implies use_ssl, as in Triton, and makes
   // clients present a certificate signed by root_cert.
   bool use_ssl = false;
   bool use_ssl_mutual = false;
   std::string server_cert;
   std::string server_key;
   std::string root_cert;
+  // Seconds between looks at the three files (--grpc-cert-refresh-secs): a
+  // set that changed and passes the checks of CertificateReloader is served
+  // to new connections from then on, without a restart. Default 60.
+  // 0: the files are read once, at start-up.
+  int cert_refresh_secs = 60;
 
   // Headers the protocol groups need (--grpc-restricted-protocol).
   AccessPolicy access;
@@ -73,15 +79,27 @@ struct ServerOptions {
   bool strict_readiness = true;
 };
 
-// Reads the PEM file that `flag` names; InvalidArgument naming both when it
-// is missing, unreadable or not PEM.
-absl::StatusOr<std::string> ReadPem(const char* flag, const std::string& path);
+// The credentials of the gRPC port and what keeps them fresh.
+struct GrpcCredentials {
+  // Reloads the TLS files into `credentials`; null when there is nothing to
+  // reload (plaintext, or cert_refresh_secs 0). Must outlive the server
+  // that uses `credentials` (and `credentials`: declared first, destroyed
+  // last).
+  std::unique_ptr<CertificateReloader> reloader;
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+};
 
-// The credentials `options` ask for: insecure, TLS or mutual TLS. Reads the
-// PEM files. InvalidArgument naming the flag and file when a file is missing,
-// unreadable or not PEM, or when the TLS flags contradict each other.
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
+// The credentials `options` ask for: insecure, TLS or mutual TLS. Reads and
+// checks the PEM files (see ReadTlsFiles()). InvalidArgument naming the flag
+// and file when a file is missing, unreadable, not PEM or does not parse,
+// when the key is not the certificate's, or when the TLS flags contradict
+// each other.
+absl::StatusOr<GrpcCredentials> MakeServerCredentials(
     const ServerOptions& options);
+
+// What MakeServerCredentials() checks, without making anything (no thread,
+// no gRPC object): for checking flags before start-up work.
+absl::Status CheckServerCredentials(const ServerOptions& options);
 
 // The running gRPC server: GRPCInferenceService, grpc.health.v1.Health (its
 // status follows the repository's readiness) and server reflection.
@@ -124,6 +142,12 @@ class InferenceServer {
   // or shutting down.
   bool Serving() const;
 
+  // What reloads the TLS files; null when nothing does (plaintext, or
+  // cert_refresh_secs 0).
+  const CertificateReloader* certificates() const {
+    return certificates_.get();
+  }
+
  private:
   InferenceServer(ModelRepository* repository, metrics::ServerMetrics* metrics,
                   AccessPolicy access)
@@ -143,6 +167,8 @@ class InferenceServer {
   // grpc.health.v1.Health with access checks, in place of gRPC's default
   // service, when the health protocol is restricted.
   std::unique_ptr<grpc::CallbackGenericService> restricted_health_;
+  // Before server_, whose TLS credentials read the files it publishes.
+  std::unique_ptr<CertificateReloader> certificates_;
   std::unique_ptr<grpc::Server> server_;
   // The port, owned by inferd; after server_, which it hands connections
   // to, so that it is destroyed (stops accepting) first.

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <future>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -55,8 +56,9 @@ bool HaveOpenssl() {
 }
 
 // Writes ca.{crt,key}, server.{crt,key} (SAN 127.0.0.1 and localhost),
-// client.{crt,key} signed by the CA, and rogue_client.{crt,key} signed by
-// another CA, into `dir`.
+// client.{crt,key} signed by the CA, and rogue_client.{crt,key} and
+// server_b.{crt,key} (CN inferd-server-b, the same SAN) signed by another
+// CA, rogue_ca, into `dir`.
 bool MakeCertificates(const fs::path& dir) {
   const std::string script = R"(set -e
 key="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
@@ -77,6 +79,10 @@ openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
   -days 1 -extfile client.ext -out client.crt
 openssl x509 -req -in rogue_client.csr -CA rogue_ca.crt -CAkey rogue_ca.key \
   -CAcreateserial -days 1 -extfile client.ext -out rogue_client.crt
+openssl req $key -subj /CN=inferd-server-b -keyout server_b.key \
+  -out server_b.csr
+openssl x509 -req -in server_b.csr -CA rogue_ca.crt -CAkey rogue_ca.key \
+  -CAcreateserial -days 1 -extfile server.ext -out server_b.crt
 )";
   std::ofstream(dir / "make_certs.sh") << script;
   const std::string command = absl::StrCat(
@@ -145,7 +151,7 @@ class TlsTest : public ::testing::Test {
   }
 
   // A TLS client trusting the test CA, presenting `client` (empty: no
-  // certificate).
+  // certificate), on a new connection.
   std::shared_ptr<grpc::Channel> TlsChannel(const TestServer& server,
                                             const std::string& client) const {
     grpc::SslCredentialsOptions ssl;
@@ -154,7 +160,11 @@ class TlsTest : public ::testing::Test {
       ssl.pem_cert_chain = Pem(client + ".crt");
       ssl.pem_private_key = Pem(client + ".key");
     }
-    return grpc::CreateChannel(Target(server), grpc::SslCredentials(ssl));
+    // A connection of its own, never one another channel opened.
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    return grpc::CreateCustomChannel(Target(server), grpc::SslCredentials(ssl),
+                                     args);
   }
 
   TempDir dir_;
@@ -238,7 +248,7 @@ TEST_F(TlsTest, ClientLibraryInfersOverMutualTls) {
 // The start-up errors name the flag and the file.
 TEST_F(TlsTest, BadTlsOptionsAreRefusedNamingTheFlag) {
   auto refused = [](const ServerOptions& options) {
-    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+    absl::StatusOr<GrpcCredentials> credentials =
         MakeServerCredentials(options);
     EXPECT_FALSE(credentials.ok());
     EXPECT_EQ(credentials.status().code(), absl::StatusCode::kInvalidArgument);
@@ -278,6 +288,195 @@ TEST_F(TlsTest, BadTlsOptionsAreRefusedNamingTheFlag) {
   EXPECT_THAT(refused(options),
               HasSubstr("--grpc-server-cert is set but --grpc-use-ssl is "
                         "false"));
+
+  // Files that gRPC would take, and then fail every handshake with.
+  options = TlsOptions(false);
+  options.server_key = Path("server_b.key");
+  EXPECT_THAT(refused(options),
+              HasSubstr("--grpc-server-key=" + Path("server_b.key") +
+                        ": the private key is not the key of the chain's "
+                        "first certificate (--grpc-server-cert=" +
+                        Path("server.crt") + ")"));
+  options = TlsOptions(false);
+  options.server_cert = Path("server.csr");  // PEM, but no certificate
+  EXPECT_THAT(refused(options),
+              HasSubstr("--grpc-server-cert=" + Path("server.csr") +
+                        ": no certificate"));
+  options = TlsOptions(false);
+  options.cert_refresh_secs = -1;
+  EXPECT_THAT(refused(options),
+              HasSubstr("--grpc-cert-refresh-secs must be 0"));
+  // Read once: no reloader, and the same checks.
+  options = TlsOptions(true);
+  options.cert_refresh_secs = 0;
+  absl::StatusOr<GrpcCredentials> once = MakeServerCredentials(options);
+  ASSERT_TRUE(once.ok()) << once.status();
+  EXPECT_EQ(once->reloader, nullptr);
+  options.server_key = Path("client.key");
+  EXPECT_THAT(refused(options), HasSubstr("is not the key of the chain's"));
+}
+
+// Replaces `path` the way an operator should: write beside it, rename over
+// it.
+void Replace(const fs::path& path, const std::string& contents) {
+  const fs::path temp = path.string() + ".new";
+  std::ofstream(temp, std::ios::binary) << contents;
+  fs::rename(temp, path);
+}
+
+// A channel of its own (no subchannel shared with other channels: each
+// one makes a new connection and handshake) trusting the CAs of
+// `roots_pem`.
+std::shared_ptr<grpc::Channel> NewTlsChannel(const TestServer& server,
+                                             const std::string& roots_pem) {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = roots_pem;
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(Target(server), grpc::SslCredentials(ssl),
+                                   args);
+}
+
+// The common name of the certificate the server presents on `channel`;
+// empty when the call fails.
+std::string PeerCommonName(const std::shared_ptr<grpc::Channel>& channel) {
+  auto stub = inference::GRPCInferenceService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  inference::ServerLiveResponse response;
+  if (!stub->ServerLive(&context, {}, &response).ok()) return "";
+  std::vector<grpc::string_ref> names =
+      context.auth_context()->FindPropertyValues("x509_common_name");
+  return names.empty() ? "" : std::string(names[0].data(), names[0].size());
+}
+
+class TlsReloadTest : public TlsTest {
+ protected:
+  // A server on copies of server.{crt,key} (served.{crt,key}) that it
+  // re-reads every second.
+  std::unique_ptr<TestServer> StartReloading() {
+    fs::copy_file(Path("server.crt"), Path("served.crt"));
+    fs::copy_file(Path("server.key"), Path("served.key"));
+    ServerOptions options = TlsOptions(/*mutual=*/false);
+    options.server_cert = Path("served.crt");
+    options.server_key = Path("served.key");
+    options.cert_refresh_secs = 1;
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = Pem("ca.crt");
+    return TestServer::StartWithOptions(Path("models"), options,
+                                        grpc::SslCredentials(ssl));
+  }
+
+  // Polls (a new connection each time) until the server presents
+  // `common_name` to a client trusting both CAs; false after a minute.
+  bool AwaitPresented(const TestServer& server,
+                      const std::string& common_name) {
+    const std::string both = Pem("ca.crt") + Pem("rogue_ca.crt");
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (PeerCommonName(NewTlsChannel(server, both)) == common_name) {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+
+  // Waits until the server's reloader has begun and finished a look at the
+  // files after this call (two more refreshes); false after a minute.
+  static bool AwaitFullRefresh(TestServer& server) {
+    const CertificateReloader* reloader = server.server().certificates();
+    if (reloader == nullptr) return false;
+    const int64_t target = reloader->refreshes() + 2;
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (reloader->refreshes() < target &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return reloader->refreshes() >= target;
+  }
+};
+
+// A certificate renamed over the served one is presented to new
+// connections without a restart; a connection opened before goes on.
+TEST_F(TlsReloadTest, NewConnectionsGetTheReplacedCertificate) {
+  std::unique_ptr<TestServer> server = StartReloading();
+  ASSERT_NE(server, nullptr);
+  std::shared_ptr<grpc::Channel> before = NewTlsChannel(*server, Pem("ca.crt"));
+  EXPECT_EQ(PeerCommonName(before), "localhost");
+  EXPECT_EQ(Live(NewTlsChannel(*server, Pem("rogue_ca.crt"))).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+
+  Replace(Path("served.key"), Pem("server_b.key"));
+  Replace(Path("served.crt"), Pem("server_b.crt"));
+  ASSERT_TRUE(AwaitPresented(*server, "inferd-server-b"));
+  EXPECT_TRUE(Live(NewTlsChannel(*server, Pem("rogue_ca.crt"))).ok());
+  grpc::Status old_ca = Live(NewTlsChannel(*server, Pem("ca.crt")));
+  EXPECT_EQ(old_ca.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << old_ca.error_message();
+  // Still on its first connection: a new one would fail, as just seen.
+  EXPECT_EQ(PeerCommonName(before), "localhost");
+  EXPECT_EQ(before->GetState(false), GRPC_CHANNEL_READY);
+}
+
+// A garbled certificate, or one whose key is not yet in place, is not
+// served: the last good pair stays, for old and new connections.
+TEST_F(TlsReloadTest, BadOrHalfReplacedFilesKeepTheServedCertificate) {
+  std::unique_ptr<TestServer> server = StartReloading();
+  ASSERT_NE(server, nullptr);
+  std::shared_ptr<grpc::Channel> before = NewTlsChannel(*server, Pem("ca.crt"));
+  EXPECT_EQ(PeerCommonName(before), "localhost");
+
+  Replace(Path("served.crt"),
+          "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n"
+          "-----END CERTIFICATE-----\n");
+  ASSERT_TRUE(AwaitFullRefresh(*server));
+  EXPECT_EQ(PeerCommonName(NewTlsChannel(*server, Pem("ca.crt"))), "localhost");
+
+  // B's certificate beside A's key.
+  Replace(Path("served.crt"), Pem("server_b.crt"));
+  ASSERT_TRUE(AwaitFullRefresh(*server));
+  EXPECT_EQ(PeerCommonName(NewTlsChannel(*server, Pem("ca.crt"))), "localhost");
+  EXPECT_EQ(PeerCommonName(before), "localhost");
+
+  // Its key arrives: B from then on.
+  Replace(Path("served.key"), Pem("server_b.key"));
+  EXPECT_TRUE(AwaitPresented(*server, "inferd-server-b"));
+}
+
+// Mutual TLS on reloading credentials: the client's certificate is still
+// required and checked against the root bundle, which reloads too.
+TEST_F(TlsReloadTest, MutualTlsRootBundleReloads) {
+  fs::copy_file(Path("ca.crt"), Path("served_roots.crt"));
+  ServerOptions options = TlsOptions(/*mutual=*/true);
+  options.root_cert = Path("served_roots.crt");
+  options.cert_refresh_secs = 1;
+  std::unique_ptr<TestServer> server = TestServer::StartWithOptions(
+      Path("models"), options, grpc::InsecureChannelCredentials());
+  ASSERT_NE(server, nullptr);
+  ASSERT_NE(server->server().certificates(), nullptr);
+  EXPECT_TRUE(Live(TlsChannel(*server, "client")).ok());
+  EXPECT_EQ(Live(TlsChannel(*server, "")).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Live(TlsChannel(*server, "rogue_client")).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+
+  // Now clients of the other CA are the trusted ones.
+  Replace(Path("served_roots.crt"), Pem("rogue_ca.crt"));
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!Live(TlsChannel(*server, "rogue_client")).ok() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(Live(TlsChannel(*server, "rogue_client")).ok());
+  EXPECT_EQ(Live(TlsChannel(*server, "client")).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Live(TlsChannel(*server, "")).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
 }
 
 class AccessTest : public ::testing::Test {
@@ -493,12 +692,17 @@ TEST_F(FlagsTest, InconsistentTlsFlagsStopStartUp) {
   EXPECT_THAT(err, HasSubstr("--grpc-use-ssl needs --grpc-server-cert"));
   std::tie(code, err) =
       Run("--grpc-use-ssl-mutual=true --grpc-server-cert=/no/such.crt "
-          "--grpc-server-key=/no/such.key");
+          "--grpc-server-key=/no/such.key --grpc-root-cert=/no/ca.crt");
   EXPECT_EQ(code, 2);
   EXPECT_THAT(err, HasSubstr("--grpc-server-cert=/no/such.crt: cannot read"));
   std::tie(code, err) = Run("--grpc-max-message-bytes=0");
   EXPECT_EQ(code, 2);
   EXPECT_THAT(err, HasSubstr("--grpc-max-message-bytes=0"));
+  std::tie(code, err) =
+      Run("--grpc-use-ssl=true --grpc-server-cert=/no/such.crt "
+          "--grpc-server-key=/no/such.key --grpc-cert-refresh-secs=-1");
+  EXPECT_EQ(code, 2);
+  EXPECT_THAT(err, HasSubstr("--grpc-cert-refresh-secs must be 0"));
 }
 
 TEST_F(FlagsTest, BadHttpAndMetricsFlagsStopStartUp) {
