@@ -4,6 +4,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 
 #include <cerrno>
@@ -256,6 +257,11 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
                              options.http2_max_ping_strikes);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              options.max_concurrent_streams);
+  if (options.max_memory_bytes > 0) {
+    grpc::ResourceQuota quota("inferd");
+    quota.Resize(static_cast<size_t>(options.max_memory_bytes));
+    builder.SetResourceQuota(quota);
+  }
   if (options.max_connection_age_ms > 0) {
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
                                options.max_connection_age_ms);
