@@ -258,7 +258,7 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              options.max_concurrent_streams);
   if (options.max_memory_bytes > 0) {
-    grpc::ResourceQuota quota("inferd");
+    grpc::ResourceQuota quota;
     quota.Resize(static_cast<size_t>(options.max_memory_bytes));
     builder.SetResourceQuota(quota);
   }
