@@ -23,6 +23,9 @@ packages=(
   libmicrohttpd-dev libcpp-httplib-dev
   # The REST API's JSON.
   nlohmann-json3-dev
+  # Model archives' zip directories, read before LibTorch inflates them
+  # (model_store/backends/archive_check.h).
+  libzip-dev
   # The project's virtual environment, on Debian's Python.
   python3-venv
   # Tests: a real Prometheus scrapes inferd; promtool checks rules/exposition.

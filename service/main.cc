@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -21,6 +22,7 @@
 #include "batching/worker_pool.h"
 #include "common/flags_util.h"
 #include "common/logging.h"
+#include "common/memory_trim.h"
 #include "common/stop_signals.h"
 #include "common/thread_scheduling.h"
 #include "common/usable_cpus.h"
@@ -126,6 +128,11 @@ ABSL_FLAG(int, grpc_http2_max_ping_strikes, 2,
 ABSL_FLAG(int, grpc_max_concurrent_streams, 1024,
           "Concurrent calls per client connection "
           "(GRPC_ARG_MAX_CONCURRENT_STREAMS); more wait for a free stream.");
+ABSL_FLAG(int64_t, grpc_max_memory_bytes, int64_t{1} << 30,
+          "Bytes gRPC may hold for all connections together (read buffers, "
+          "calls, request messages not yet taken by the service); past it "
+          "idle connections are closed and calls in flight cancelled with "
+          "RESOURCE_EXHAUSTED; 0: no limit (a grpc::ResourceQuota).");
 ABSL_FLAG(int, grpc_max_connection_age, 0,
           "Milliseconds after which a gRPC connection is asked to go away "
           "(a graceful GOAWAY: its calls finish, the client reconnects, "
@@ -145,6 +152,10 @@ ABSL_FLAG(bool, grpc_http2_bdp_probe, false,
 ABSL_FLAG(int, grpc_http2_stream_window_bytes, 4 << 20,
           "HTTP/2 stream flow-control window in bytes when the BDP probe is "
           "off (GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES).");
+ABSL_FLAG(int, memory_trim_secs, 10,
+          "Seconds between returns of freed heap memory to the OS "
+          "(malloc_trim); glibc otherwise keeps what large or many requests "
+          "freed at the process's peak. 0: never.");
 ABSL_FLAG(bool, strict_readiness, true,
           "Ready (health, ServerReady, /v2/health/ready) only while every "
           "model has a ready version (Triton's flag); false: ready once the "
@@ -255,6 +266,16 @@ absl::StatusOr<inferd::ServerOptions> GrpcOptions(
       absl::GetFlag(FLAGS_grpc_http2_max_ping_strikes);
   options.max_concurrent_streams =
       absl::GetFlag(FLAGS_grpc_max_concurrent_streams);
+  options.max_memory_bytes = absl::GetFlag(FLAGS_grpc_max_memory_bytes);
+  if (options.max_memory_bytes < 0 ||
+      (options.max_memory_bytes != 0 &&
+       options.max_memory_bytes < 2 * int64_t{options.max_message_bytes})) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--grpc-max-memory-bytes=", options.max_memory_bytes,
+        ": must be 0 (no limit) or at least twice --grpc-max-message-bytes (",
+        2 * int64_t{options.max_message_bytes},
+        "), else one largest request could not be read"));
+  }
   options.strict_readiness = absl::GetFlag(FLAGS_strict_readiness);
   options.http2_bdp_probe = absl::GetFlag(FLAGS_grpc_http2_bdp_probe);
   options.http2_stream_window_bytes =
@@ -570,5 +591,9 @@ int main(int argc, char** argv) {
   }
   inferd::ConfigureTorchThreads(absl::GetFlag(FLAGS_intra_op_threads),
                                 absl::GetFlag(FLAGS_inter_op_threads));
+  std::unique_ptr<inferd::MemoryTrimmer> trimmer;
+  if (const int secs = absl::GetFlag(FLAGS_memory_trim_secs); secs > 0) {
+    trimmer = std::make_unique<inferd::MemoryTrimmer>(absl::Seconds(secs));
+  }
   return Serve(root, *options, *front, stop_signals);
 }

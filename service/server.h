@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -56,6 +57,13 @@ struct ServerOptions {
   // unlimited; 1024 keeps one connection from holding unbounded server
   // memory while leaving far more than a client's useful concurrency.
   int max_concurrent_streams = 1024;
+  // Bytes gRPC may hold for all connections together (a grpc::ResourceQuota):
+  // read buffers, calls' arenas, and request messages until the service has
+  // taken them. Past it gRPC reclaims: idle connections get a GOAWAY, then
+  // calls in flight are cancelled one at a time (the client sees
+  // RESOURCE_EXHAUSTED) until usage is under it again. 0: no quota
+  // (gRPC's default). Default 1 GiB.
+  int64_t max_memory_bytes = int64_t{1} << 30;
   // After this long a connection is asked to go away (a graceful GOAWAY:
   // calls on it finish, the client opens a new one, possibly to another
   // replica), and closed `max_connection_age_grace_ms` later. 0: never.

@@ -14,6 +14,7 @@
 #include "common/logging.h"
 #include "model_store/backends/aoti_package_check.h"
 #include "model_store/backends/aoti_probe.h"
+#include "model_store/backends/archive_check.h"
 #include "model_store/backends/torch_common.h"
 #include "model_store/backends/torch_loader.h"
 
@@ -228,6 +229,8 @@ absl::StatusOr<std::unique_ptr<Model>> LoadAotiModel(
       ModelFilePath(config, version_dir, "model.pt2");
   if (!file.ok()) return file.status();
   const std::string& path = *file;
+  // Before LibTorch allocates what the archive declares.
+  if (absl::Status bomb = CheckArchiveInflation(path); !bomb.ok()) return bomb;
   absl::StatusOr<AotiDevice> device = CheckPackage(path);
   if (!device.ok()) return device.status();
   absl::StatusOr<std::vector<Instance>> instances =

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
+#include "model_store/backends/archive_check.h"
 #include "model_store/backends/torch_common.h"
 #include "model_store/backends/torch_loader.h"
 
@@ -205,6 +206,8 @@ absl::StatusOr<std::unique_ptr<Model>> LoadTorchScriptModel(
       ModelFilePath(config, version_dir, "model.pt");
   if (!file.ok()) return file.status();
   const std::string& path = *file;
+  // Before LibTorch allocates what the archive declares.
+  if (absl::Status bomb = CheckArchiveInflation(path); !bomb.ok()) return bomb;
   absl::StatusOr<std::vector<Instance>> instances = LoadInstances(config, path);
   if (!instances.ok()) return instances.status();
   absl::StatusOr<std::vector<int>> positions;
