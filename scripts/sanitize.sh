@@ -103,9 +103,9 @@ tsan() {
   done
 }
 
-# The project's own sources (not generated code, not fuzz/): those in
-# build-sanitize's compilation database, i.e. everything that builds without
-# LibTorch. Headers are checked through them (HeaderFilterRegex).
+# The project's own sources (not generated code, not fuzz/, not the tests):
+# those in build-sanitize's compilation database, i.e. everything that builds
+# without LibTorch. Headers are checked through them (HeaderFilterRegex).
 tidy() {
   local out
   out=$("$root/scripts/asan_configure.sh")
@@ -119,7 +119,8 @@ seen = set()
 for e in json.load(open(sys.argv[1])):
     path = os.path.normpath(os.path.join(e["directory"], e["file"]))
     rel = os.path.relpath(path, root)
-    if rel.startswith(("..", "build", "fuzz/")) or rel in seen:
+    if rel.startswith(("..", "build", "fuzz/")) or rel.endswith("_test.cc") \
+            or rel in seen:
         continue
     seen.add(rel)
     print(path)
