@@ -9,6 +9,7 @@ namespace inferd {
 void ParseFlagsAllowingDashes(int argc, char** argv) {
   std::vector<std::string> args = NormalizeFlagNames(argc, argv);
   std::vector<char*> pointers;
+  pointers.reserve(args.size());
   for (std::string& arg : args) pointers.push_back(arg.data());
   absl::ParseCommandLine(static_cast<int>(pointers.size()), pointers.data());
 }

@@ -36,7 +36,7 @@ prometheus::Labels With(prometheus::Labels labels, const std::string& key,
 }  // namespace
 
 ModelVersionMetrics::ModelVersionMetrics(ServerMetrics* server,
-                                         prometheus::Labels labels)
+                                         const prometheus::Labels& labels)
     : server_(server),
       labels_(labels),
       queue_duration_(server->queue_duration_.Add(labels, DurationBuckets())),

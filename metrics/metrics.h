@@ -43,7 +43,7 @@ class ModelVersionMetrics {
 
  private:
   friend class ServerMetrics;
-  ModelVersionMetrics(ServerMetrics* server, prometheus::Labels labels);
+  ModelVersionMetrics(ServerMetrics* server, const prometheus::Labels& labels);
 
   ServerMetrics* const server_;
   const prometheus::Labels labels_;

@@ -315,9 +315,8 @@ absl::Status ValidateInstanceGroups(inference::ModelConfig* config) {
     switch (group->kind()) {
       case inference::ModelInstanceGroup::KIND_AUTO:
       case inference::ModelInstanceGroup::KIND_CPU:
-        break;
+      // Whether a GPU exists is the loader's question (TorchModelLoader).
       case inference::ModelInstanceGroup::KIND_GPU:
-        // Whether a GPU exists is the loader's question (TorchModelLoader).
         break;
       default:
         return absl::InvalidArgumentError(absl::StrCat(

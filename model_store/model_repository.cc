@@ -342,7 +342,7 @@ absl::Status ModelRepository::LoadPlanned(
   absl::MutexLock lock(&mu_);
   Entry& entry = models_[name];
   if (!entry.serving.empty()) return absl::OkStatus();
-  const absl::Status none =
+  absl::Status none =
       last_failure.ok()
           ? absl::NotFoundError(absl::StrCat(
                 name,
@@ -382,8 +382,12 @@ absl::StatusOr<ModelRepository::Served> ModelRepository::LoadOne(
   return loaded.status();
 }
 
+// clang-tidy 14 misses the moves out of `loaded` (through the structured
+// binding below) and would have it taken by const reference.
 void ModelRepository::Publish(
-    const std::string& name, std::map<int64_t, Served> loaded,
+    const std::string& name,
+    std::map<int64_t, Served>
+        loaded,  // NOLINT(performance-unnecessary-value-param)
     const std::vector<std::pair<int64_t, std::string>>& retire,
     const absl::Status& last_failure) {
   std::vector<std::shared_ptr<VersionRecord>> ready;

@@ -66,12 +66,13 @@ absl::StatusOr<std::unique_ptr<ServableModel>> ServableModel::Create(
   // At most one batch at a time on each execution instance.
   const int instances = self->model_->instance_count();
   scheduler_options.num_workers = instances;
-  auto processor = [self](int worker, batching::Batch batch) {
-    self->ExecuteBatch(worker, std::move(batch));
+  auto processor = [self](int worker, const batching::Batch& batch) {
+    self->ExecuteBatch(worker, batch);
   };
   absl::StatusOr<std::unique_ptr<batching::BatchScheduler>> scheduler;
   if (pools != nullptr && start_workers) {
     std::vector<batching::WorkerPool*> instance_pools;
+    instance_pools.reserve(instances);
     for (int i = 0; i < instances; ++i) {
       instance_pools.push_back(
           pools->ForDevice(self->model_->instance_device(i)));
@@ -119,12 +120,12 @@ void ServableModel::Infer(InferRequest request, InferCallback done) {
 }
 
 void ServableModel::Refuse(const absl::Status& status, Protocol protocol,
-                           InferCallback done) {
+                           const InferCallback& done) {
   accounting_.OnAnswered(protocol, status.code(), absl::ZeroDuration());
   done(status);
 }
 
-void ServableModel::ExecuteBatch(int worker, batching::Batch batch) {
+void ServableModel::ExecuteBatch(int worker, const batching::Batch& batch) {
   std::vector<Task*> tasks;
   tasks.reserve(batch.size());
   int64_t total_rows = 0;

@@ -60,7 +60,7 @@ class ServableModel {
   // decoded) with `status`, accounting it like the others under `protocol`.
   // Never blocks.
   void Refuse(const absl::Status& status, Protocol protocol,
-              InferCallback done);
+              const InferCallback& done);
 
   // Runs due batches on the calling thread (tests with start_workers false).
   size_t RunOnce() { return scheduler_->RunOnce(); }
@@ -81,7 +81,7 @@ class ServableModel {
 
   ServableModel(Options options, std::unique_ptr<Model> model);
 
-  void ExecuteBatch(int worker, batching::Batch batch);
+  void ExecuteBatch(int worker, const batching::Batch& batch);
   // Answers every task of a batch whose execution failed.
   void FailBatch(const std::vector<Task*>& tasks, const absl::Status& status);
   void AnswerTask(Task* task, const std::vector<Tensor>& outputs,

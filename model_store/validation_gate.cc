@@ -178,6 +178,7 @@ absl::Status RunValidationGate(const inference::ModelConfig& config,
   for (int64_t first = 0; first < total; first += step) {
     const int64_t count = std::min(step, total - first);
     std::vector<Tensor> batch;
+    batch.reserve(config.input_size());
     for (int i = 0; i < config.input_size(); ++i) {
       batch.push_back(Slice(inputs[i], config.input(i).data_type(),
                             config.input(i).dims(), batched, first, count));

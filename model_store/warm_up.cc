@@ -176,7 +176,8 @@ absl::Status WarmUp(const inference::ModelConfig& config, Model* model) {
     }
     return RunOnEveryInstance(config, model, *inputs, 1, what);
   }
-  std::mt19937 rng(0);
+  // The same random inputs on every load, so a failing warm-up reproduces.
+  std::mt19937 rng(0);  // NOLINT(cert-msc51-cpp)
   for (int i = 0; i < config.model_warmup_size(); ++i) {
     absl::Status s = RunWarmupEntry(config, model, i, &rng);
     if (!s.ok()) return s;

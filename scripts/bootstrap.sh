@@ -39,6 +39,9 @@ packages=(
   # tests/thread_safety_test.py: clang's -Wthread-safety over the sources;
   # scripts/fuzz.sh: libFuzzer and the sanitizers' runtimes.
   clang libclang-rt-14-dev
+  # scripts/sanitize.sh: clang-tidy on the project's sources; dpkg-source
+  # unpacks Debian's Abseil source (below) for the ThreadSanitizer build.
+  clang-tidy dpkg-dev
 )
 
 missing=()
@@ -88,4 +91,39 @@ else
     --target "$root/.cuda" "cuda-toolkit[nvcc]==13.0.3"
   ln -sfn lib "$cuda/lib64"
   ln -sf libcudart.so.13 "$cuda/lib/libcudart.so"
+fi
+
+# scripts/sanitize.sh's ThreadSanitizer stage needs Abseil's synchronization
+# library compiled with -fsanitize=thread: absl::Mutex locks with futexes
+# inside libabsl_synchronization, which ThreadSanitizer only understands when
+# that code carries its annotations. The source is Debian's own source
+# package of the installed libabsl-dev, fetched from Debian's pool (three
+# files, ~2 MB) into .absl-src/ and checked against the hashes below; another
+# libabsl-dev version needs new hashes (the TSan stage then says so).
+absl_version=20220623.1-1+deb12u2
+absl_files=(
+  "ba731eaced569332fa4ce802a7ff2615ae57ac25beaf2d02f634ef908f2e62c2 abseil_$absl_version.dsc"
+  "abfe2897f3a30edaa74bc34365afe3c2a3cd012091a97dc7e008f7016adcd5fe abseil_20220623.1.orig.tar.gz"
+  "e08490fc7b6f3beca1925953b0c4fb92df2de5e2a01295e4641e2a3d4e528eeb abseil_$absl_version.debian.tar.xz"
+)
+absl_src="$root/.absl-src"
+installed=$(dpkg-query -W -f='${Version}' libabsl-dev)
+if [[ -f "$absl_src/$absl_version/absl/synchronization/mutex.cc" ]]; then
+  echo "bootstrap: Abseil $absl_version source present in .absl-src/"
+elif [[ "$installed" != "$absl_version" ]]; then
+  echo "bootstrap: libabsl-dev is $installed, not $absl_version: update the" \
+    "Abseil source hashes in scripts/bootstrap.sh (TSan stage unavailable)" >&2
+else
+  echo "bootstrap: fetching Debian's Abseil $absl_version source into .absl-src/"
+  download=$(mktemp -d)
+  for entry in "${absl_files[@]}"; do
+    curl -fsS -o "$download/${entry#* }" \
+      "https://deb.debian.org/debian/pool/main/a/abseil/${entry#* }"
+  done
+  (cd "$download" && printf '%s\n' "${absl_files[@]/ /  }" | sha256sum --check --quiet)
+  rm -rf "$absl_src/$absl_version"
+  mkdir -p "$absl_src"
+  dpkg-source --no-check -x "$download/abseil_$absl_version.dsc" \
+    "$absl_src/$absl_version" >/dev/null
+  rm -rf "$download"
 fi

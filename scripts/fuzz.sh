@@ -1,23 +1,18 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of fuzz/ with clang, AddressSanitizer and
-# UndefinedBehaviorSanitizer into build-fuzz/, and runs each for SECONDS
+# UndefinedBehaviorSanitizer into build-sanitize/ (scripts/asan_configure.sh,
+# shared with scripts/sanitize.sh), and runs each for SECONDS
 # (default 20) from its seeds in fuzz/corpus/TARGET/ (new inputs go to a
 # scratch corpus, the repository's is not changed). Prints each target's
 # executions; exits 1 on a crash, leaking or failing input, which is kept
-# in build-fuzz/artifacts/.
+# in build-sanitize/artifacts/.
 #
 #   scripts/fuzz.sh            # 20 s per target (what scripts/test.sh runs)
 #   scripts/fuzz.sh 600        # a longer hunt
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-20}
-out="$root/build-fuzz"
-flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefined"
-cmake -S "$root" -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-  -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_C_FLAGS="$flags" \
-  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
-  -DINFERD_FUZZ=ON -DINFERD_BUILD_TESTS=OFF >/dev/null
+out=$("$root/scripts/asan_configure.sh")
 targets=(http_codec_fuzz model_config_fuzz infer_request_fuzz)
 cmake --build "$out" -j "$(nproc)" --target "${targets[@]}"
 mkdir -p "$out/artifacts"
@@ -32,7 +27,7 @@ for target in "${targets[@]}"; do
     "$corpus" "$root/fuzz/corpus/$target" >"$log" 2>&1; then
     result=ok
   else
-    result="FAILED (input in build-fuzz/artifacts/, log $log)"
+    result="FAILED (input in build-sanitize/artifacts/, log $log)"
     status=1
   fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

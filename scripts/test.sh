@@ -2,8 +2,9 @@
 # One command from a fresh clone to a tested tree: installs what is missing,
 # builds, and runs the whole test suite with CTest (unit tests, end-to-end
 # tests against a real server and real models made by the make_test_models
-# fixture, the swap test under load), then a short fuzz run of the parsers
-# (scripts/fuzz.sh). Extra arguments go to ctest, e.g. -L e2e. Prints how
+# fixture, the swap test under load), then the sanitizer builds, a short
+# fuzz run of the parsers and clang-tidy (scripts/sanitize.sh,
+# scripts/fuzz.sh). Extra arguments go to ctest, e.g. -L e2e. Prints how
 # long each stage took.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +17,17 @@ stage build
 cd "$root/build"
 ctest --output-on-failure --timeout 900 -j "$(nproc)" "$@"
 stage ctest
-# The parsers under libFuzzer with ASan and UBSan, 20 s each (own build in
-# build-fuzz/, clang).
-"$root/scripts/fuzz.sh" 20
+# The Torch-free unit tests under AddressSanitizer, LeakSanitizer and
+# UndefinedBehaviorSanitizer (clang, build-sanitize/; the fuzzers are built
+# in the same run).
+"$root/scripts/sanitize.sh" asan
+stage asan
+# The parsers under libFuzzer in that build, 15 s each.
+"$root/scripts/fuzz.sh" 15
 stage fuzz
+# The batching and model_store tests under ThreadSanitizer (build-tsan/).
+"$root/scripts/sanitize.sh" tsan
+stage tsan
+# clang-tidy (.clang-tidy) on the sources that build without LibTorch.
+"$root/scripts/sanitize.sh" tidy
+stage tidy

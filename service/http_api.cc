@@ -202,7 +202,7 @@ void HttpApi::Handle(const http::Request& request, http::Reply reply) {
         return reply(Error(s));
       }
       auto shared = std::make_shared<http::Reply>(std::move(reply));
-      core_->RepositoryModelLoad(load, [shared](absl::Status status) {
+      core_->RepositoryModelLoad(load, [shared](const absl::Status& status) {
         (*shared)(status.ok() ? Json(200, "") : Error(status));
       });
       return;

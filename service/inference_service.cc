@@ -147,7 +147,7 @@ grpc::ServerUnaryReactor* InferenceService::RepositoryModelLoad(
     inference::RepositoryModelLoadResponse*) {
   if (auto* refused = Refused(context, "RepositoryModelLoad")) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  core_.RepositoryModelLoad(*request, [reactor](absl::Status status) {
+  core_.RepositoryModelLoad(*request, [reactor](const absl::Status& status) {
     reactor->Finish(ToGrpcStatus(status));
   });
   return reactor;

@@ -93,7 +93,7 @@ absl::Status ParseFlagsOrUsageError(int argc, char** argv) {
   return absl::OkStatus();
 }
 
-void ListHelpFlagsFrom(std::string source) {
+void ListHelpFlagsFrom(const std::string& source) {
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = [source](absl::string_view file) {
     return absl::StrContains(file, source);

@@ -24,7 +24,7 @@ absl::Status ParseFlagsOrUsageError(int argc, char** argv);
 // Makes --help list the flags defined in files whose path contains
 // `source` (by default absl lists those of files named after the binary,
 // and "inferd-bench" does not match inferd_bench.cc).
-void ListHelpFlagsFrom(std::string source);
+void ListHelpFlagsFrom(const std::string& source);
 
 }  // namespace inferd::bench
 

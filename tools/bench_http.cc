@@ -32,6 +32,7 @@ Samples HttpLoadDriver::RunLevel(const LoadOptions& options) {
       start + absl::ToChronoNanoseconds(options.duration);
   std::vector<Samples> per_thread(static_cast<size_t>(options.concurrency));
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(options.concurrency));
   for (int i = 0; i < options.concurrency; ++i) {
     threads.emplace_back([&, i] {
       Samples& samples = per_thread[static_cast<size_t>(i)];

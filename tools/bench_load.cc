@@ -196,6 +196,7 @@ Samples LoadDriver::RunLevel(const LoadOptions& options) {
       slots[s % threads].push_back(Share(options.concurrency, streams, s));
     }
     std::vector<std::unique_ptr<StreamWorker>> workers;
+    workers.reserve(static_cast<size_t>(threads));
     for (int i = 0; i < threads; ++i) {
       workers.push_back(std::make_unique<StreamWorker>(
           stubs_[i].get(), request_, slots[i], window, options.rpc_timeout));
@@ -206,6 +207,7 @@ Samples LoadDriver::RunLevel(const LoadOptions& options) {
   const int threads =
       std::min(options.concurrency, static_cast<int>(stubs_.size()));
   std::vector<std::unique_ptr<Worker>> workers;
+  workers.reserve(static_cast<size_t>(threads));
   for (int i = 0; i < threads; ++i) {
     workers.push_back(std::make_unique<Worker>(
         stubs_[i].get(), request_, Share(options.concurrency, threads, i),

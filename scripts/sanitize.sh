@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The sanitizer and lint stages of scripts/test.sh, each on what builds
+# without LibTorch (-DINFERD_TORCH=OFF), with clang:
+#
+#   asan  every unit test binary (inferd_tests) under AddressSanitizer,
+#         LeakSanitizer and UndefinedBehaviorSanitizer, in build-sanitize/
+#         (scripts/asan_configure.sh; the fuzzers of scripts/fuzz.sh are
+#         built there in the same run)
+#   tsan  the batching and model_store unit tests under ThreadSanitizer, in
+#         build-tsan/, with Abseil's synchronization library rebuilt from
+#         Debian's source (.absl-src/, fetched by scripts/bootstrap.sh) so
+#         that ThreadSanitizer sees absl::Mutex
+#   tidy  clang-tidy (.clang-tidy, every finding an error) on the project's
+#         sources in build-sanitize/compile_commands.json
+#
+#   scripts/sanitize.sh              # all three, in that order
+#   scripts/sanitize.sh tsan tidy    # some
+#
+# Exits 1 when a stage fails; prints each stage's time.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc)
+stages=("$@")
+if ((${#stages[@]} == 0)); then stages=(asan tsan tidy); fi
+
+asan() {
+  local out
+  out=$("$root/scripts/asan_configure.sh")
+  # The fuzzers too: one ninja run keeps both cores busy to the end.
+  cmake --build "$out" -j "$jobs" --target inferd_tests \
+    http_codec_fuzz model_config_fuzz infer_request_fuzz
+  ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir "$out" --output-on-failure --timeout 300 -j "$jobs"
+}
+
+# absl::Mutex and absl::Notification wait on futexes inside
+# libabsl_synchronization, which ThreadSanitizer does not see into: with
+# Debian's (uninstrumented) library it reports races on every field a mutex
+# guards. Built from Debian's source of the same version with
+# -fsanitize=thread, the library calls ThreadSanitizer's mutex annotations
+# (ABSL_TSAN_MUTEX_*). The same for libabsl_malloc_internal, whose arena lock
+# (a SpinLock, annotated in its header) hands each thread's absl identity
+# from one thread to another. They keep Debian's names (sonames), and the
+# test binaries find them first through their run path (DT_RPATH, which also
+# applies to the libraries that need them).
+absl_version=20220623.1-1+deb12u2
+absl_so=20220623
+# NAME: sources under absl/, then the Debian libraries it links (as Debian's).
+absl_tsan_libs=(
+  "malloc_internal: base/internal/low_level_alloc.cc:
+    base raw_logging_internal spinlock_wait"
+  "synchronization: synchronization/mutex.cc synchronization/barrier.cc
+    synchronization/blocking_counter.cc synchronization/notification.cc
+    synchronization/internal/create_thread_identity.cc
+    synchronization/internal/per_thread_sem.cc synchronization/internal/waiter.cc:
+    graphcycles_internal stacktrace symbolize time malloc_internal base
+    spinlock_wait raw_logging_internal"
+)
+build_tsan_absl() {
+  local lib_dir=$1 src="$root/.absl-src/$absl_version"
+  if [[ ! -f "$src/absl/synchronization/mutex.cc" ]]; then
+    echo "sanitize.sh: no Abseil $absl_version source in .absl-src/ (scripts/bootstrap.sh fetches it for that libabsl-dev version; installed: $(dpkg-query -W -f='${Version}' libabsl-dev))" >&2
+    return 1
+  fi
+  mkdir -p "$lib_dir"
+  local entry name sources needs lib objects file
+  for entry in "${absl_tsan_libs[@]}"; do
+    IFS=: read -r name sources needs <<<"$(echo $entry)"
+    lib="$lib_dir/libabsl_$name.so.$absl_so"
+    [[ -f "$lib" ]] && continue
+    objects=()
+    for file in $sources; do objects+=("$lib_dir/${file//\//_}.o"); done
+    # Flags as Debian's build (C++17, no NDEBUG), plus the sanitizer.
+    printf '%s\n' $sources | xargs -P "$jobs" -I{} sh -c \
+      'clang++ -std=c++17 -O1 -g -fPIC -fsanitize=thread -I "$1" -c "$1/absl/$2" -o "$3/$(echo "$2" | tr / _).o"' \
+      sh "$src" {} "$lib_dir"
+    clang++ -shared -fsanitize=thread -Wl,-Bsymbolic-functions \
+      -Wl,-soname,"libabsl_$name.so.$absl_so" \
+      -o "$lib" "${objects[@]}" $(printf -- "-l:libabsl_%s.so.$absl_so " $needs)
+    rm "${objects[@]}"
+  done
+}
+
+tsan() {
+  local out="$root/build-tsan"
+  build_tsan_absl "$out/absl"
+  cmake -S "$root" -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_FLAGS="-O1 -gline-tables-only -fsanitize=thread" \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-DNDEBUG" \
+    -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread -Wl,--disable-new-dtags,-rpath,$out/absl" \
+    -DINFERD_TORCH=OFF -DINFERD_FUZZ=OFF -DINFERD_BUILD_TESTS=ON >/dev/null
+  cmake --build "$out" -j "$jobs" --target batching/all model_store/all
+  # The instrumented libraries, not Debian's, are what the tests load.
+  if [[ $(ldd "$out/bin/worker_pool_test" | grep -c "$out/absl/libabsl_") != 2 ]]; then
+    echo "sanitize.sh: the TSan tests do not load $out/absl's Abseil libraries" >&2
+    return 1
+  fi
+  local dir
+  for dir in batching model_store; do
+    TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/tsan_suppressions.txt" \
+      ctest --test-dir "$out/$dir" --output-on-failure --timeout 300 -j "$jobs"
+  done
+}
+
+# The project's own sources (not generated code, not fuzz/, not the tests):
+# those in build-sanitize's compilation database, i.e. everything that builds
+# without LibTorch. Headers are checked through them (HeaderFilterRegex).
+tidy() {
+  local out
+  out=$("$root/scripts/asan_configure.sh")
+  # The generated protobuf headers the sources include.
+  cmake --build "$out" -j "$jobs" --target inferd_proto >/dev/null
+  local files
+  mapfile -t files < <(INFERD_ROOT="$root" python3 - "$out/compile_commands.json" <<'EOF'
+import json, os, sys
+root = os.environ["INFERD_ROOT"]
+seen = set()
+for e in json.load(open(sys.argv[1])):
+    path = os.path.normpath(os.path.join(e["directory"], e["file"]))
+    rel = os.path.relpath(path, root)
+    if rel.startswith(("..", "build", "fuzz/")) or rel.endswith("_test.cc") \
+            or rel in seen:
+        continue
+    seen.add(rel)
+    print(path)
+EOF
+  )
+  echo "sanitize.sh: clang-tidy on ${#files[@]} sources"
+  run-clang-tidy-14 -quiet -p "$out" -j "$jobs" "${files[@]}" \
+    > "$out/clang-tidy.log" 2>&1 || {
+    grep -E "(warning|error):" "$out/clang-tidy.log" | sort -u >&2
+    echo "sanitize.sh: clang-tidy found the above (full log: $out/clang-tidy.log)" >&2
+    return 1
+  }
+}
+
+status=0
+for stage in "${stages[@]}"; do
+  start=$SECONDS
+  case "$stage" in
+    asan | tsan | tidy) ;;
+    *) echo "sanitize.sh: unknown stage $stage (asan, tsan, tidy)" >&2; exit 2 ;;
+  esac
+  # A subshell, not an `if`: set -e stays on inside the stage.
+  set +e
+  ("$stage")
+  rc=$?
+  set -e
+  if ((rc == 0)); then result=ok; else result=FAILED; status=1; fi
+  echo "sanitize.sh: $stage $result in $((SECONDS - start)) s"
+done
+exit "$status"
