@@ -285,6 +285,7 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
   if (!options.http2_bdp_probe) {
     builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES,
                                options.http2_stream_window_bytes);
+  }
   if (options.max_memory_bytes > 0) {
     grpc::ResourceQuota quota;
     quota.Resize(static_cast<size_t>(options.max_memory_bytes));
