@@ -3,7 +3,7 @@
 # builds, and runs the whole test suite with CTest (unit tests, end-to-end
 # tests against a real server and real models made by the make_test_models
 # fixture, the swap test under load), then the sanitizer builds, a short
-# fuzz run of the parsers and clang-tidy (scripts/sanitize.sh,
+# fuzz run of the parsers (scripts/sanitize.sh asan tsan,
 # scripts/fuzz.sh). Extra arguments go to ctest, e.g. -L e2e. Prints how
 # long each stage took.
 set -euo pipefail
