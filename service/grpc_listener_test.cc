@@ -62,6 +62,24 @@ struct Served {
   static inline int next_channel_id = 0;
 };
 
+// Connects `client` to the listener's port (the kernel completes the
+// handshake into the listen queue) and waits up to 10 s for the listener to
+// hold off accepting; `held_off` gets its count. Returns connect()'s result.
+int ConnectWhileHeldOff(const Served& served, int client, int64_t* held_off) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(served.listener->port()));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int connected =
+      connect(client, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (served.listener->fd_exhaustions() == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  *held_off = served.listener->fd_exhaustions();
+  return connected;
+}
+
 bool Connects(grpc::Channel& channel, absl::Duration within) {
   return channel.WaitForConnected(
       std::chrono::system_clock::now() +
@@ -116,19 +134,9 @@ TEST(GrpcListenerTest, FullFileTableIsWaitedOut) {
   for (int fd; (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) {
     filler.push_back(fd);
   }
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(served->listener->port()));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  // The kernel completes the handshake into the listen queue; accept()
-  // then fails with EMFILE.
-  const int connected =
-      connect(client, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (served->listener->fd_exhaustions() == 0 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  const int64_t exhaustions = served->listener->fd_exhaustions();
+  // accept() then fails with EMFILE.
+  int64_t exhaustions = 0;
+  const int connected = ConnectWhileHeldOff(*served, client, &exhaustions);
   for (int fd : filler) close(fd);
   setrlimit(RLIMIT_NOFILE, &original);
   ASSERT_EQ(connected, 0) << "connect: " << errno;
@@ -161,17 +169,8 @@ TEST(GrpcListenerTest, StopAcceptingServesTheConnectionsStillQueued) {
   low.rlim_cur = open_files + 64;  // inside GrpcListener's reserve of 256
   ASSERT_LT(low.rlim_cur, original.rlim_cur);
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(served->listener->port()));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const int connected =
-      connect(client, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (served->listener->fd_exhaustions() == 0 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  const int64_t exhaustions = served->listener->fd_exhaustions();
+  int64_t exhaustions = 0;
+  const int connected = ConnectWhileHeldOff(*served, client, &exhaustions);
   served->listener->StopAccepting();
   setrlimit(RLIMIT_NOFILE, &original);
   ASSERT_EQ(connected, 0) << "connect: " << errno;

@@ -17,12 +17,7 @@ status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 [ "$(status "$url/v2/health/ready")" = 200 ] || fail "not ready before SIGTERM"
 kill -TERM "$server_pid"
 # The notice has begun once the log says so.
-tries=0
-until grep -q "draining" "$tmp/server.log"; do
-  tries=$((tries + 1))
-  [ "$tries" -le 50 ] || fail "no drain line in the log after SIGTERM"
-  sleep 0.1
-done
+await_log draining
 ready=$(status "$url/v2/health/ready")
 served=$(status -X POST "$url/v2/models/iris/infer" -d "$infer")
 [ "$ready" = 400 ] || fail "readiness during the notice: $ready, expected 400"

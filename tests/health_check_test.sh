@@ -31,12 +31,7 @@ grep -q "NOT_FOUND" "$tmp/out" || fail "unknown service: $(cat "$tmp/out")"
 expect 2 --server="$server" --header=novalue
 # SIGTERM: NOT_SERVING during the notice, while the server still runs.
 kill -TERM "$server_pid"
-tries=0
-until grep -q "draining" "$tmp/server.log"; do
-  tries=$((tries + 1))
-  [ "$tries" -le 50 ] || fail "no drain line in the log after SIGTERM"
-  sleep 0.1
-done
+await_log draining
 expect 1 --server="$server"
 grep -q "NOT_SERVING" "$tmp/out" || fail "draining: $(cat "$tmp/out")"
 kill -0 "$server_pid" 2>/dev/null || fail "the server exited during the notice"

@@ -13,6 +13,8 @@
 #     (empty with --allow-http=false). Calls fail() if it never gets there.
 #   stop_inferd
 #     stops it (safe to call twice, and from an EXIT trap).
+#   await_log TEXT
+#     waits up to 5 s for TEXT in the server's log; fail() otherwise.
 
 server_pid=
 grpc_port=
@@ -80,4 +82,13 @@ stop_inferd() {
     wait "$server_pid" 2>/dev/null
     server_pid=
   fi
+}
+
+await_log() {
+  _tries=0
+  until grep -q "$1" "$tmp/server.log"; do
+    _tries=$((_tries + 1))
+    [ "$_tries" -le 50 ] || fail "no '$1' in the server's log after 5 s"
+    sleep 0.1
+  done
 }
