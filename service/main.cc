@@ -143,6 +143,11 @@ ABSL_FLAG(int, grpc_max_connection_age_grace, 10000,
           "Milliseconds a connection asked away by its age keeps for its "
           "calls in flight before it is closed "
           "(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS).");
+ABSL_FLAG(int, grpc_max_connection_idle, 0,
+          "Milliseconds a gRPC connection may go without a call before it is "
+          "asked away (GOAWAY) and closed, freeing its file and buffers; the "
+          "client reconnects on its next call. 0: never "
+          "(GRPC_ARG_MAX_CONNECTION_IDLE_MS).");
 ABSL_FLAG(bool, grpc_http2_bdp_probe, false,
           "gRPC's bandwidth-delay-product probe (GRPC_ARG_HTTP2_BDP_PROBE): "
           "a PING whenever data arrives, to size flow-control windows. Off: "
@@ -281,6 +286,8 @@ absl::StatusOr<inferd::ServerOptions> GrpcOptions(
   options.http2_stream_window_bytes =
       absl::GetFlag(FLAGS_grpc_http2_stream_window_bytes);
   options.max_connection_age_ms = absl::GetFlag(FLAGS_grpc_max_connection_age);
+  options.max_connection_idle_ms =
+      absl::GetFlag(FLAGS_grpc_max_connection_idle);
   options.max_connection_age_grace_ms =
       absl::GetFlag(FLAGS_grpc_max_connection_age_grace);
   for (const auto& [flag, value, least] :
@@ -299,6 +306,8 @@ absl::StatusOr<inferd::ServerOptions> GrpcOptions(
                    0},
         std::tuple{"--grpc-max-connection-age-grace",
                    options.max_connection_age_grace_ms, 0},
+        std::tuple{"--grpc-max-connection-idle", options.max_connection_idle_ms,
+                   0},
         std::tuple{"--grpc-http2-stream-window-bytes",
                    options.http2_stream_window_bytes, 65535}}) {
     if (value < least) {

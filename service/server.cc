@@ -291,6 +291,10 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
     quota.Resize(static_cast<size_t>(options.max_memory_bytes));
     builder.SetResourceQuota(quota);
   }
+  if (options.max_connection_idle_ms > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                               options.max_connection_idle_ms);
+  }
   if (options.max_connection_age_ms > 0) {
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
                                options.max_connection_age_ms);

@@ -71,6 +71,9 @@ struct ServerOptions {
   // empty a replica of connections before its shutdown.
   int max_connection_age_ms = 0;
   int max_connection_age_grace_ms = 0;
+  // A connection with no call for this long is asked away (GOAWAY) and
+  // closed; the client reconnects when it next calls. 0: never.
+  int max_connection_idle_ms = 0;
   // gRPC's bandwidth-delay-product probe sends a PING on a connection
   // whenever data arrives, to size its flow-control windows. Off by default:
   // nginx (1.22, grpc_pass) fails a call whose complete response arrives

@@ -22,7 +22,7 @@ fails that call ("upstream prematurely closed connection while sending to
 client", INTERNAL to the client) if a PING came with the answer that it has
 not acknowledged yet. gRPC's bandwidth-delay-product probe sent such PINGs
 all the time (3 failed calls in 20 runs on a loaded machine); inferd turns
-it off (--grpc-http2-bdp-probe, tests/grpc_pings_test.py). On a failure
+it off (--grpc-http2-bdp-probe, tests/grpc_connection_test.py). On a failure
 this test prints nginx's error log lines that name the cause.
 
 Usage: tests/rolling_restart_test.py BUILD_DIR MODELS_DIR [--replicas N]

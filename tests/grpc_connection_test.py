@@ -1,6 +1,10 @@
-"""The gRPC server sends no PING while it serves calls (a raw HTTP/2 client
-counts them), unless --grpc-http2-bdp-probe=true asks for gRPC's
-bandwidth-delay-product probe, whose PINGs it then sees.
+"""What the gRPC server does on an HTTP/2 connection, seen by a raw HTTP/2
+client (h2):
+
+1. It sends no PING while it serves calls, unless --grpc-http2-bdp-probe=true
+   asks for gRPC's bandwidth-delay-product probe, whose PINGs it then sees.
+2. With --grpc-max-connection-idle, a connection without calls gets a GOAWAY
+   and is closed; without it, it stays open.
 
 Why it matters: nginx 1.22 (grpc_pass) fails a call whose whole response has
 arrived if the server closes the connection while nginx still owes an answer
@@ -10,7 +14,7 @@ three replicas behind nginx with --grpc-max-connection-age=1000 lost 3 calls
 in 20 runs of tests/rolling_restart_test.py on a loaded machine
 (nginx: "upstream prematurely closed connection while sending to client").
 
-Usage: grpc_pings_test.py BUILD_DIR MODELS_DIR
+Usage: grpc_connection_test.py BUILD_DIR MODELS_DIR
 Exit 0 pass, 1 fail.
 """
 import os
@@ -52,14 +56,42 @@ def start(build, repository, log_path, extra):
     raise AssertionError("inferd did not start:\n" + open(log_path).read())
 
 
-def call_and_count_pings(port, body):
-    """CALLS ModelInfer calls one after another on one HTTP/2 connection;
-    returns (PINGs the server sent, calls answered with grpc-status 0)."""
+def connect(port):
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
     conn = h2.connection.H2Connection(
         h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
     conn.initiate_connection()
     sock.sendall(conn.data_to_send())
+    return sock, conn
+
+
+def goaway_within(port, seconds):
+    """Opens a connection, makes no call, and returns whether the server
+    asks it away (GOAWAY, or closes it) within `seconds`."""
+    sock, conn = connect(port)
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            sock.settimeout(max(0.05, deadline - time.monotonic()))
+            try:
+                data = sock.recv(65536)
+            except socket.timeout:
+                return False
+            if not data:
+                return True
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.ConnectionTerminated):
+                    return True
+            sock.sendall(conn.data_to_send())
+        return False
+    finally:
+        sock.close()
+
+
+def call_and_count_pings(port, body):
+    """CALLS ModelInfer calls one after another on one HTTP/2 connection;
+    returns (PINGs the server sent, calls answered with grpc-status 0)."""
+    sock, conn = connect(port)
     message = b"\x00" + len(body).to_bytes(4, "big") + body
     pings = answered = 0
     for _ in range(CALLS):
@@ -96,7 +128,7 @@ def call_and_count_pings(port, body):
 
 def main():
     build, models = sys.argv[1], sys.argv[2]
-    tmp = tempfile.mkdtemp(prefix="grpc_pings_")
+    tmp = tempfile.mkdtemp(prefix="grpc_connection_")
     repository = os.path.join(tmp, "models")
     shutil.copytree(os.path.join(models, "good", "iris"),
                     os.path.join(repository, "iris"))
@@ -118,7 +150,7 @@ def main():
                 server.terminate()
                 server.wait(timeout=60)
             flags = " ".join(extra) or "default flags"
-            print(f"grpc_pings_test: {flags}: {answered} of {CALLS} calls "
+            print(f"grpc_connection_test: {flags}: {answered} of {CALLS} calls "
                   f"answered, {pings} PINGs from the server")
             if answered != CALLS:
                 failures.append(f"{flags}: {CALLS - answered} calls failed")
@@ -127,6 +159,23 @@ def main():
                                 "what sends them?)")
             if not want_pings and pings != 0:
                 failures.append(f"{flags}: {pings} PINGs while serving")
+        # An idle connection: asked away with the flag, kept without it.
+        for extra, want_goaway in (([], False),
+                                   (["--grpc-max-connection-idle=300"], True)):
+            log_path = os.path.join(tmp, f"idle{len(extra)}.log")
+            server, port = start(build, repository, log_path, extra)
+            try:
+                # Idle time is checked on gRPC's timer: allow it ample time.
+                goaway = goaway_within(port, 10 if want_goaway else 2)
+            finally:
+                server.terminate()
+                server.wait(timeout=60)
+            flags = " ".join(extra) or "default flags"
+            print(f"grpc_connection_test: {flags}: idle connection "
+                  f"{'asked away' if goaway else 'kept'}")
+            if goaway != want_goaway:
+                failures.append(f"{flags}: idle connection "
+                                f"{'asked away' if goaway else 'kept'}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     for failure in failures:
