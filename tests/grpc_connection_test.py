@@ -56,6 +56,17 @@ def start(build, repository, log_path, extra):
     raise AssertionError("inferd did not start:\n" + open(log_path).read())
 
 
+def served(build, repository, log_path, extra, use):
+    """Starts inferd with `extra` flags, returns use(its gRPC port), and
+    stops it."""
+    server, port = start(build, repository, log_path, extra)
+    try:
+        return use(port)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
 def connect(port):
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
     conn = h2.connection.H2Connection(
@@ -142,13 +153,10 @@ def main():
     try:
         for extra, want_pings in (([], False),
                                   (["--grpc-http2-bdp-probe=true"], True)):
-            log_path = os.path.join(tmp, f"server{len(extra)}.log")
-            server, port = start(build, repository, log_path, extra)
-            try:
-                pings, answered = call_and_count_pings(port, body)
-            finally:
-                server.terminate()
-                server.wait(timeout=60)
+            log_path = os.path.join(tmp, f"pings{len(extra)}.log")
+            pings, answered = served(
+                build, repository, log_path, extra,
+                lambda port: call_and_count_pings(port, body))
             flags = " ".join(extra) or "default flags"
             print(f"grpc_connection_test: {flags}: {answered} of {CALLS} calls "
                   f"answered, {pings} PINGs from the server")
@@ -162,14 +170,11 @@ def main():
         # An idle connection: asked away with the flag, kept without it.
         for extra, want_goaway in (([], False),
                                    (["--grpc-max-connection-idle=300"], True)):
+            # Idle time is checked on gRPC's timer: allow it ample time.
             log_path = os.path.join(tmp, f"idle{len(extra)}.log")
-            server, port = start(build, repository, log_path, extra)
-            try:
-                # Idle time is checked on gRPC's timer: allow it ample time.
-                goaway = goaway_within(port, 10 if want_goaway else 2)
-            finally:
-                server.terminate()
-                server.wait(timeout=60)
+            wait = 10 if want_goaway else 2
+            goaway = served(build, repository, log_path, extra,
+                            lambda port: goaway_within(port, wait))
             flags = " ".join(extra) or "default flags"
             print(f"grpc_connection_test: {flags}: idle connection "
                   f"{'asked away' if goaway else 'kept'}")
