@@ -92,6 +92,16 @@ BatchDecision DecideBatch(const std::deque<QueuedItem>& queue, absl::Time now,
   }
   const int64_t target = SustainableBatchRows(load, options.max_batch_size);
   if (rows >= target) {
+    // The worker keeps up with this batch. Waiting on still pays when the
+    // CPUs are saturated: the batch would take its CPU from the threads
+    // receiving the rows that are coming, and one batch fewer leaves more of
+    // it to them. The first reading after a batch tells whether they are.
+    const CpuLoad& cpu = load.cpu;
+    if (load.known && cpu.measured && cpu.next_sample > now &&
+        (cpu.busy < 0 || cpu.busy >= kCpuSaturated)) {
+      decision.wake_at = std::min(cpu.next_sample, delay_ends);
+      return decision;
+    }
     decision.count = count;
     return decision;
   }

@@ -62,6 +62,7 @@ BatchScheduler::BatchScheduler(BatchSchedulerOptions options,
       clock_(clock),
       instance_pools_(std::move(instance_pools)),
       waiting_(options_.queue.priority_levels + 1, 0),
+      cpu_(options_.usable_cpus, options_.cpu_slice),
       busy_(options_.num_workers, false) {
   for (WorkerPool* pool : instance_pools_) {
     if (std::find(pools_.begin(), pools_.end(), pool) == pools_.end()) {
@@ -254,8 +255,12 @@ BatchScheduler::Work BatchScheduler::TakeLocked(const WorkerPool* pool,
   }
   // Every instance busy: the pool looks again when one finishes.
   if (instance < 0) return work;
+  LoadEstimate load = load_.Estimate(now);
+  if (options_.process_cpu_time && options_.policy.adaptive_delay) {
+    load.cpu = cpu_.Sample(now, options_.process_cpu_time());
+  }
   const BatchDecision decision =
-      DecideBatch(items_, now, options_.policy, stopping_, load_.Estimate(now));
+      DecideBatch(items_, now, options_.policy, stopping_, load);
   if (decision.count == 0) {
     *wake_at = std::min(decision.wake_at, earliest_deadline);
     return work;
@@ -276,18 +281,22 @@ size_t BatchScheduler::Execute(Work work) {
   for (auto& [task, status] : work.dropped) task->Fail(status);
   const size_t ran = work.batch.size();
   int64_t rows = 0;
-  absl::Duration took;
+  absl::Time start;
+  absl::Time end;
   if (ran > 0) {
     for (const auto& task : work.batch) rows += task->rows();
-    const absl::Time start = clock_->Now();
+    start = clock_->Now();
     processor_(work.instance, std::move(work.batch));
-    took = clock_->Now() - start;
+    end = clock_->Now();
   }
   // Last touch of the scheduler: once in_flight_ drops, the destructor may
   // finish.
   absl::MutexLock lock(&mu_);
   if (ran > 0) {
-    load_.OnBatchDone(rows, took);
+    load_.OnBatchDone(rows, end - start);
+    if (options_.process_cpu_time && options_.policy.adaptive_delay) {
+      cpu_.Restart(end, options_.process_cpu_time());
+    }
     busy_[work.instance] = false;
   }
   --in_flight_;

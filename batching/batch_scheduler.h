@@ -38,6 +38,14 @@ struct BatchSchedulerOptions {
 
   // Used in error messages, e.g. "iris:1".
   std::string name;
+
+  // The process's CPU time so far, and the CPUs it may use, read in slices
+  // of cpu_slice for the adaptive delay (LoadEstimate::cpu, DecideBatch).
+  // Unset: not measured, and the adaptive delay waits only for the rows
+  // that keep the worker up.
+  std::function<absl::Duration()> process_cpu_time;
+  int usable_cpus = 1;
+  absl::Duration cpu_slice = absl::Microseconds(100);
 };
 
 // A queue of BatchTasks, FIFO or in priority order (PlaceRequest(),
@@ -162,6 +170,7 @@ class BatchScheduler final : public PoolQueue {
   std::vector<size_t> waiting_ ABSL_GUARDED_BY(mu_);
   // Arrivals and batch costs, for the adaptive delay.
   LoadEstimator load_ ABSL_GUARDED_BY(mu_);
+  CpuSampler cpu_ ABSL_GUARDED_BY(mu_);
   // Instances running a batch now.
   std::vector<bool> busy_ ABSL_GUARDED_BY(mu_);
   // Work taken and not yet finished (batches and failures).

@@ -361,6 +361,54 @@ TEST_F(BatchSchedulerTest, WaitsForMaxQueueDelayBeforeSendingPartialBatch) {
   FinishAndExpectEachAnsweredOnce(2);
 }
 
+TEST_F(BatchSchedulerTest, AdaptiveDelayWaitsWhileTheProcessKeepsItsCpuBusy) {
+  BatchSchedulerOptions options = DynamicOptions(8, absl::Milliseconds(10));
+  options.policy.adaptive_delay = true;
+  absl::Duration cpu_used;  // the process's CPU time, as the test says
+  options.process_cpu_time = [&cpu_used] { return cpu_used; };
+  options.usable_cpus = 1;
+  options.cpu_slice = absl::Microseconds(100);
+  Start(options, false);
+  // Three lone requests, 1 ms apart: the load becomes known (light: each
+  // is sent as it comes).
+  for (int id = 0; id < 3; ++id) {
+    ASSERT_TRUE(Submit({id}).ok());
+    EXPECT_EQ(scheduler_->RunOnce(), 1u);
+    clock_.Advance(absl::Milliseconds(1));
+    cpu_used += absl::Microseconds(100);
+  }
+  // The last batch ended 1 ms ago, with the CPU 10% busy since: sent at once.
+  ASSERT_TRUE(Submit({3}).ok());
+  EXPECT_EQ(scheduler_->RunOnce(), 1u);
+  // Just after that batch the CPU is busy all the time: request 4 waits.
+  clock_.Advance(absl::Microseconds(50));
+  cpu_used += absl::Microseconds(50);
+  ASSERT_TRUE(Submit({4}).ok());
+  EXPECT_EQ(scheduler_->RunOnce(), 0u);
+  // 100 us on, the CPU was busy 60 of the 150 us since the batch: sent.
+  clock_.Advance(absl::Microseconds(100));
+  cpu_used += absl::Microseconds(10);
+  EXPECT_EQ(scheduler_->RunOnce(), 1u);
+  EXPECT_THAT(Ids(recorder_->batches()), ElementsAre(0, 1, 2, 3, 4));
+  FinishAndExpectEachAnsweredOnce(5);
+}
+
+TEST_F(BatchSchedulerTest, FixedDelayDoesNotReadTheCpu) {
+  BatchSchedulerOptions options = DynamicOptions(8, absl::Milliseconds(1));
+  int readings = 0;
+  options.process_cpu_time = [&readings] {
+    ++readings;
+    return absl::ZeroDuration();
+  };
+  Start(options, false);
+  ASSERT_TRUE(Submit({0}).ok());
+  EXPECT_EQ(scheduler_->RunOnce(), 0u);
+  clock_.Advance(absl::Milliseconds(1));
+  EXPECT_EQ(scheduler_->RunOnce(), 1u);
+  EXPECT_EQ(readings, 0);
+  FinishAndExpectEachAnsweredOnce(1);
+}
+
 TEST_F(BatchSchedulerTest, QueueFullRefusesWithResourceExhaustedAndFailsTask) {
   BatchSchedulerOptions options = DynamicOptions(8, absl::Seconds(1));
   options.queue.default_policy.max_queue_size = 2;

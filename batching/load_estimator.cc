@@ -7,13 +7,12 @@ namespace inferd::batching {
 void LoadEstimator::OnArrival(absl::Time at, int64_t rows) {
   const double alpha = options_.arrival_smoothing;
   if (arrivals_ > 0) {
-    const double gap =
-        std::max(0.0, absl::ToDoubleSeconds(at - last_arrival_));
+    const double gap = std::max(0.0, absl::ToDoubleSeconds(at - last_arrival_));
     mean_gap_ = arrivals_ == 1 ? gap : (1 - alpha) * mean_gap_ + alpha * gap;
   }
-  mean_rows_ = arrivals_ == 0
-                   ? static_cast<double>(rows)
-                   : (1 - alpha) * mean_rows_ + alpha * static_cast<double>(rows);
+  mean_rows_ = arrivals_ == 0 ? static_cast<double>(rows)
+                              : (1 - alpha) * mean_rows_ +
+                                    alpha * static_cast<double>(rows);
   last_arrival_ = std::max(last_arrival_, at);
   ++arrivals_;
 }
@@ -58,6 +57,34 @@ LoadEstimate LoadEstimator::Estimate(absl::Time now) const {
   estimate.row_cost = slope;
   estimate.known = true;
   return estimate;
+}
+
+CpuSampler::CpuSampler(int cpus, absl::Duration slice)
+    : cpus_(std::max(cpus, 1)), slice_(slice) {}
+
+void CpuSampler::Restart(absl::Time now, absl::Duration used) {
+  since_ = now;
+  used_since_ = used;
+  busy_ = -1;
+}
+
+CpuLoad CpuSampler::Sample(absl::Time now, absl::Duration used) {
+  if (since_ == absl::InfinitePast()) Restart(now, used);  // the first reading
+  const absl::Duration elapsed = now - since_;
+  if (elapsed >= slice_ / kShortestReading) {
+    busy_ = std::clamp(absl::FDivDuration(used - used_since_, elapsed * cpus_),
+                       0.0, 1.0);
+    if (elapsed >= slice_) {
+      since_ = now;
+      used_since_ = used;
+    }
+  }
+  CpuLoad load;
+  load.measured = true;
+  load.busy = busy_;
+  load.next_sample =
+      busy_ < 0 ? since_ + slice_ / kShortestReading : since_ + slice_;
+  return load;
 }
 
 }  // namespace inferd::batching

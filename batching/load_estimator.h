@@ -7,6 +7,21 @@
 
 namespace inferd::batching {
 
+// How busy the process keeps the CPUs it may use, measured in slices that
+// start when one of the queue's batches ends (so the batch itself is not
+// counted): what the adaptive delay reads to tell whether a worker that
+// waits leaves a CPU idle or leaves it to the threads that receive requests.
+struct CpuLoad {
+  // Whether the process's CPU time is measured at all; if not, the
+  // adaptive delay does not ask.
+  bool measured = false;
+  // The busy fraction of the usable CPUs recently (CpuSampler), in [0, 1];
+  // negative while nothing was measured since the last batch ended.
+  double busy = -1;
+  // When a new reading is due.
+  absl::Time next_sample = absl::InfiniteFuture();
+};
+
 // What the adaptive batching decision knows about a queue's load: how fast
 // requests arrive and what a batch costs. All zero until measured.
 struct LoadEstimate {
@@ -19,6 +34,35 @@ struct LoadEstimate {
   // A batch of n rows costs batch_cost + n * row_cost seconds.
   double batch_cost = 0;
   double row_cost = 0;
+  // The process's CPU use, measured apart from the rest (see CpuSampler).
+  CpuLoad cpu;
+};
+
+// Turns readings of the process's CPU time into CpuLoad: the busy fraction
+// of `cpus` CPUs over the slice measured now, which starts when a batch
+// ends and again every `slice`; a reading within the first fifth of a slice
+// gives the last slice's fraction (none right after a batch). Not
+// thread-safe: its owner (the scheduler) serialises calls.
+class CpuSampler {
+ public:
+  CpuSampler(int cpus, absl::Duration slice);
+
+  // A batch ended at `now`, when the process had used `used` CPU time: a
+  // new slice starts (what was measured before the batch says nothing
+  // about what its worker would now take the CPU from).
+  void Restart(absl::Time now, absl::Duration used);
+
+  // The load at `now` with `used` CPU time.
+  CpuLoad Sample(absl::Time now, absl::Duration used);
+
+ private:
+  static constexpr int kShortestReading = 5;  // slice / 5
+
+  const int cpus_;
+  const absl::Duration slice_;
+  absl::Time since_ = absl::InfinitePast();
+  absl::Duration used_since_;
+  double busy_ = -1;
 };
 
 // Learns a queue's LoadEstimate online from the arrivals and the batches it

@@ -1,6 +1,7 @@
 #include "common/usable_cpus.h"
 
 #include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -80,6 +81,12 @@ int UsableCpus() {
   }
   if (limit.has_value()) cpus = std::min(cpus, *limit);
   return std::max(cpus, 1);
+}
+
+absl::Duration ProcessCpuTime() {
+  timespec used{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &used);
+  return absl::DurationFromTimespec(used);
 }
 
 }  // namespace inferd

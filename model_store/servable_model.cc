@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/usable_cpus.h"
 #include "model_store/data_type.h"
 #include "model_store/model_config.h"
 #include "model_store/output_encoding.h"
@@ -66,6 +67,12 @@ absl::StatusOr<std::unique_ptr<ServableModel>> ServableModel::Create(
   // At most one batch at a time on each execution instance.
   const int instances = self->model_->instance_count();
   scheduler_options.num_workers = instances;
+  // The adaptive delay asks whether the CPUs are saturated; only on the real
+  // clock (a test's simulated one does not pass with the CPU time).
+  if (clock == RealClock()) {
+    scheduler_options.process_cpu_time = ProcessCpuTime;
+    scheduler_options.usable_cpus = UsableCpus();
+  }
   auto processor = [self](int worker, const batching::Batch& batch) {
     self->ExecuteBatch(worker, batch);
   };
