@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,6 +33,7 @@ import tritonclient.grpc as grpcclient
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import grpc_attacks  # noqa: E402
+import inferd_process  # noqa: E402
 
 MIB = 1 << 20
 QUOTA = 64 * MIB          # --grpc-max-memory-bytes
@@ -76,28 +76,11 @@ def make_repository(models, root, bomb):
 
 
 def start(build, root, log_path):
-    log = open(log_path, "w")
-    server = subprocess.Popen(
-        [f"{build}/bin/inferd", f"--model-repository={root}",
-         "--grpc-port=0", "--http-port=0", "--metrics-port=0",
-         f"--grpc-max-memory-bytes={QUOTA}",
-         f"--grpc-max-message-bytes={MAX_MESSAGE}",
-         "--memory-trim-secs=1"], stderr=log)
-    ports = {}
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(ports) < 3:
-        text = open(log_path).read()
-        for name, pattern in (
-                ("grpc", r"listening for gRPC on 127\.0\.0\.1:(\d+)"),
-                ("http", r"listening for HTTP on 127\.0\.0\.1:(\d+)"),
-                ("metrics", r"metrics on http://127\.0\.0\.1:(\d+)/metrics")):
-            m = re.search(pattern, text)
-            if m:
-                ports[name] = int(m.group(1))
-        if server.poll() is not None:
-            raise AssertionError(f"inferd exited:\n{text}")
-        time.sleep(0.1)
-    return server, ports
+    return inferd_process.start(
+        build, root, log_path,
+        [f"--grpc-max-memory-bytes={QUOTA}",
+         f"--grpc-max-message-bytes={MAX_MESSAGE}", "--memory-trim-secs=1"],
+        ports=("grpc", "http", "metrics"))
 
 
 def new_client(port):

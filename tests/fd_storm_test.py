@@ -11,11 +11,9 @@ Usage: fd_storm_test.py BUILD_DIR MODELS_DIR
 Exit 0 pass, 1 fail.
 """
 import os
-import re
 import resource
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,6 +21,8 @@ import urllib.request
 
 import numpy as np
 import tritonclient.grpc as grpcclient
+
+import inferd_process
 
 LIMIT = 600       # inferd's open-file limit in this test
 STORM = 800       # connections opened at once: more than the limit
@@ -56,28 +56,16 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)),
                                                 hard))
     log_path = os.path.join(tmp, "server.log")
-    log = open(log_path, "w")
 
     def limit_files():
         resource.setrlimit(resource.RLIMIT_NOFILE, (LIMIT, hard))
 
-    server = subprocess.Popen(
-        [f"{build}/bin/inferd", f"--model-repository={tmp}/models",
-         "--grpc-port=0", "--http-port=0", "--metrics-port=0"],
-        stderr=log, preexec_fn=limit_files)
+    server, ports = inferd_process.start(build, f"{tmp}/models", log_path,
+                                         ports=("grpc", "http"),
+                                         preexec_fn=limit_files)
+    grpc_port, http_port = ports["grpc"], ports["http"]
     storm = []
     try:
-        grpc_port = http_port = None
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not (grpc_port and http_port):
-            text = open(log_path).read()
-            g = re.search(r"listening for gRPC on 127\.0\.0\.1:(\d+)", text)
-            h = re.search(r"listening for HTTP on 127\.0\.0\.1:(\d+)", text)
-            grpc_port = g and int(g.group(1))
-            http_port = h and int(h.group(1))
-            if server.poll() is not None:
-                raise AssertionError(f"inferd exited:\n{text}")
-            time.sleep(0.1)
         url = f"127.0.0.1:{grpc_port}"
         before, ok = infer(url)
         check(ok, "infer before the storm")

@@ -18,10 +18,8 @@ Usage: grpc_connection_test.py BUILD_DIR MODELS_DIR
 Exit 0 pass, 1 fail.
 """
 import os
-import re
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,36 +30,18 @@ import h2.events
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "python"))
+import inferd_process  # noqa: E402
 import inferd_protos  # noqa: E402
 
 CALLS = 200
 
 
-def start(build, repository, log_path, extra):
-    log = open(log_path, "w")
-    server = subprocess.Popen(
-        [f"{build}/bin/inferd", f"--model-repository={repository}",
-         "--grpc-port=0", "--http-port=0", "--metrics-port=0"] + extra,
-        stderr=log)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        found = re.search(r"listening for gRPC on 127\.0\.0\.1:(\d+)",
-                          open(log_path).read())
-        if found:
-            return server, int(found.group(1))
-        if server.poll() is not None:
-            raise AssertionError("inferd exited:\n" + open(log_path).read())
-        time.sleep(0.05)
-    server.kill()
-    raise AssertionError("inferd did not start:\n" + open(log_path).read())
-
-
 def served(build, repository, log_path, extra, use):
     """Starts inferd with `extra` flags, returns use(its gRPC port), and
     stops it."""
-    server, port = start(build, repository, log_path, extra)
+    server, ports = inferd_process.start(build, repository, log_path, extra)
     try:
-        return use(port)
+        return use(ports["grpc"])
     finally:
         server.terminate()
         server.wait(timeout=60)
