@@ -245,11 +245,9 @@ def main():
             time.sleep(1)
         result = bench_result(load, out)
         errors = result.get("errors") or {}
-        count = int(result.get("count", result.get("requests", 0)) or 0)
         print(f"rolling_restart_test: {len(replicas)} replicas restarted in "
-              f"turn under {CONCURRENCY} clients for {seconds} s: {count} "
-              f"calls, {result.get('infer_per_s')} infer/s, "
-              f"errors {errors or 0}")
+              f"turn under {CONCURRENCY} clients for {seconds} s: "
+              f"{result.get('infer_per_s')} infer/s, errors {errors or 0}")
         failed = 1 if errors else 0
         if errors:
             # Where each failure came from: a replica's own gRPC status, or
