@@ -23,7 +23,8 @@ absl::StatusOr<std::unique_ptr<HttpsCertificates>> HttpsCertificates::Create(
   const PemFile cert_file = options.files.cert;
   // What OpenSSL accepts GnuTLS almost always loads too; when it does not,
   // the message names the files.
-  auto named = [cert_file, key_file = options.files.key](absl::Status s) {
+  auto named = [cert_file,
+                key_file = options.files.key](const absl::Status& s) {
     return absl::Status(
         s.code(),
         absl::StrCat(cert_file.label, "=", cert_file.path, ", ", key_file.label,

@@ -946,6 +946,24 @@ TEST_F(FlagsTest, InconsistentTlsFlagsStopStartUp) {
   EXPECT_THAT(err, HasSubstr("--grpc-cert-refresh-secs must be 0"));
 }
 
+// The HTTPS files pass the same checks as gRPC's before anything loads.
+TEST_F(FlagsTest, HttpsKeyOfAnotherCertificateStopsStartUp) {
+  if (!HaveOpenssl()) GTEST_SKIP() << "openssl CLI not found";
+  ASSERT_TRUE(MakeCertificates(dir_.path()))
+      << ReadFileOrDie((dir_.path() / "openssl.log").string());
+  const std::string cert = (dir_.path() / "server.crt").string();
+  const std::string key = (dir_.path() / "client.key").string();
+  for (const std::string prefix : {"http", "metrics"}) {
+    auto [code, err] = Run(absl::StrCat("--", prefix, "-server-cert=", cert,
+                                        " --", prefix, "-server-key=", key));
+    EXPECT_EQ(code, 2) << prefix;
+    EXPECT_THAT(err, HasSubstr(absl::StrCat(
+                         "--", prefix, "-server-key=", key,
+                         ": the private key is not the key of the chain's "
+                         "first certificate")));
+  }
+}
+
 TEST_F(FlagsTest, BadHttpAndMetricsFlagsStopStartUp) {
   auto [code, err] = Run("--http-server-cert=/no/such.crt");
   EXPECT_EQ(code, 2);
