@@ -1,6 +1,8 @@
 #include "http/http_server.h"
 
 #include <arpa/inet.h>
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
@@ -167,6 +169,32 @@ void OnCompleted(void* cls, MHD_Connection*, void** context,
   *context = nullptr;
 }
 
+void OnConnection(void* cls, MHD_Connection*, void** socket_context,
+                  MHD_ConnectionNotificationCode) {
+  *socket_context = cls;
+}
+
+// GnuTLS's certificate callback, once per handshake: the server's current
+// certificate and key, as objects GnuTLS frees with the session.
+int RetrieveCertificate(gnutls_session_t session,
+                        const gnutls_cert_retr_st* /*info*/,
+                        gnutls_pcert_st** certs, unsigned int* count,
+                        gnutls_ocsp_data_st** ocsp, unsigned int* ocsp_count,
+                        gnutls_privkey_t* key, unsigned int* flags) {
+  // MHD makes its connection the session's pointer.
+  auto* mhd = static_cast<MHD_Connection*>(gnutls_session_get_ptr(session));
+  const MHD_ConnectionInfo* info =
+      mhd == nullptr
+          ? nullptr
+          : MHD_get_connection_info(mhd, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  if (info == nullptr || info->socket_context == nullptr) return -1;
+  const auto* server = static_cast<Server::State*>(info->socket_context);
+  *ocsp = nullptr;
+  *ocsp_count = 0;
+  *flags = GNUTLS_CERT_RETR_DEINIT_ALL;
+  return server->options.tls->Retrieve(certs, count, key) < 0 ? -1 : 0;
+}
+
 void OnLog(void* cls, const char* format, va_list args) {
   char line[512];
   std::vsnprintf(line, sizeof(line), format, args);
@@ -301,10 +329,6 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     return absl::InvalidArgumentError(absl::StrCat(
         options.name, " port must be 0..65535, not ", options.port));
   }
-  if (options.tls_cert_pem.empty() != options.tls_key_pem.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(options.name, " TLS needs both a certificate and a key"));
-  }
   absl::StatusOr<BindAddress> address =
       ParseAddress(options.host, options.port);
   if (!address.ok()) return address.status();
@@ -315,7 +339,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
   if (address->ipv6) flags |= MHD_USE_IPv6;
-  const bool tls = !options.tls_cert_pem.empty();
+  const bool tls = options.tls != nullptr;
   if (tls) flags |= MHD_USE_TLS;
   State* raw = state.get();
   std::vector<MHD_OptionItem> items = {
@@ -332,10 +356,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
                      static_cast<intptr_t>(options.threads), nullptr});
   }
   if (tls) {
-    items.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0,
-                     const_cast<char*>(state->options.tls_cert_pem.c_str())});
-    items.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0,
-                     const_cast<char*>(state->options.tls_key_pem.c_str())});
+    // The certificate callback finds the server through the connection's
+    // socket context, which OnConnection sets.
+    items.push_back({MHD_OPTION_NOTIFY_CONNECTION,
+                     reinterpret_cast<intptr_t>(&OnConnection), raw});
+    // A one-pointer option: the pointer goes in ptr_value.
+    items.push_back({MHD_OPTION_HTTPS_CERT_CALLBACK2, 0,
+                     reinterpret_cast<void*>(&RetrieveCertificate)});
   }
   items.push_back({MHD_OPTION_END, 0, nullptr});
   // The logger must be the first option, else MHD logs the others itself.

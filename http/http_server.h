@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "http/tls_identity.h"
 
 namespace inferd::http {
 
@@ -86,9 +87,10 @@ struct ServerOptions {
   // A connection idle (nothing received or sent) this long is closed;
   // bounds what unfinished requests hold.
   int idle_timeout_secs = 60;
-  // PEM text. Both set: HTTPS only.
-  std::string tls_cert_pem;
-  std::string tls_key_pem;
+  // Set: HTTPS only, each TLS handshake presenting the certificate and key
+  // `tls` holds when it starts (TlsIdentity::Set() replaces them while the
+  // server runs). Null: plain HTTP.
+  std::shared_ptr<TlsIdentity> tls;
 };
 
 // An HTTP/1.1 server on GNU libmicrohttpd. Thread-safe. The destructor

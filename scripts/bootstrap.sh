@@ -21,6 +21,9 @@ packages=(
   # HTTP/REST and the metrics endpoint (libmicrohttpd); the HTTP client of
   # inferd-bench and the second server library bench/ compares (cpp-httplib).
   libmicrohttpd-dev libcpp-httplib-dev
+  # GnuTLS, libmicrohttpd's TLS library: HTTPS certificates are handed to it
+  # at each handshake, so that they reload without a restart.
+  libgnutls28-dev
   # The REST API's JSON.
   nlohmann-json3-dev
   # Model archives' zip directories, read before LibTorch inflates them

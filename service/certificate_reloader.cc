@@ -13,7 +13,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/logging.h"
 
 namespace inferd {
 namespace {
@@ -101,101 +100,44 @@ CertificateReloader::Create(Options options) {
     }
   }
   std::unique_ptr<CertificateReloader> reloader(
-      new CertificateReloader(std::move(options), *identity_fd, *root_fd));
+      new CertificateReloader(*identity_fd, *root_fd));
   if (absl::Status s =
           CheckReadsBack(reloader->identity_path(), IdentityPem(*pem));
       !s.ok()) {
     return s;
   }
   {
-    absl::MutexLock lock(&reloader->refresh_mu_);
-    reloader->published_ = std::move(*pem);
+    absl::MutexLock lock(&reloader->mu_);
     reloader->published_mtime_ = mtime;
   }
-  reloader->thread_ = std::thread([r = reloader.get()] { r->RefreshLoop(); });
+  absl::StatusOr<std::unique_ptr<TlsFileWatcher>> watcher =
+      TlsFileWatcher::Create(
+          {std::move(options.files), options.refresh_interval, options.clock},
+          *std::move(pem), [r = reloader.get()](const TlsPem& published) {
+            return r->Publish(published);
+          });
+  if (!watcher.ok()) return watcher.status();
+  reloader->watcher_ = *std::move(watcher);
   return reloader;
 }
 
-CertificateReloader::CertificateReloader(Options options, int identity_fd,
-                                         int root_fd)
-    : options_(std::move(options)),
-      clock_(options_.clock != nullptr ? options_.clock : RealClock()),
-      identity_fd_(identity_fd),
+CertificateReloader::CertificateReloader(int identity_fd, int root_fd)
+    : identity_fd_(identity_fd),
       root_fd_(root_fd),
       identity_path_(FdPath(identity_fd)),
       root_path_(FdPath(root_fd)) {}
 
 CertificateReloader::~CertificateReloader() {
-  {
-    absl::MutexLock lock(&mu_);
-    stop_ = true;
-  }
-  if (thread_.joinable()) thread_.join();
+  watcher_.reset();
   close(identity_fd_);
   if (root_fd_ >= 0) close(root_fd_);
-}
-
-int64_t CertificateReloader::refreshes() const {
-  absl::MutexLock lock(&mu_);
-  return refreshes_;
-}
-
-void CertificateReloader::RefreshLoop() {
-  while (true) {
-    {
-      absl::MutexLock lock(&mu_);
-      clock_->AwaitWithDeadline(&mu_, absl::Condition(&stop_),
-                                clock_->Now() + options_.refresh_interval);
-      if (stop_) return;
-    }
-    Refresh().IgnoreError();  // Refresh() logs what failed
-  }
-}
-
-absl::Status CertificateReloader::Refresh() {
-  absl::Status status;
-  {
-    absl::MutexLock lock(&refresh_mu_);
-    status = RefreshLocked();
-  }
-  absl::MutexLock lock(&mu_);
-  ++refreshes_;
-  return status;
-}
-
-absl::Status CertificateReloader::RefreshLocked() {
-  absl::StatusOr<TlsPem> pem = ReadTlsFiles(options_.files);
-  absl::Status status = pem.status();
-  const bool changed = pem.ok() && !(*pem == published_);
-  if (changed) status = Publish(*pem);
-  if (!status.ok()) {
-    // Once per distinct failure: a bad file left in place for days must not
-    // write a line every interval.
-    if (status.message() != last_error_) {
-      last_error_ = std::string(status.message());
-      LogError(
-          "TLS certificates not reloaded (the ones loaded before are "
-          "still served): ",
-          status.message());
-    }
-    return status;
-  }
-  last_error_.clear();
-  if (changed) {
-    published_ = std::move(*pem);
-    LogInfo("TLS certificates reloaded from ", options_.files.cert.path,
-            options_.files.root.path.empty() ? " and " : ", ",
-            options_.files.key.path,
-            options_.files.root.path.empty() ? "" : " and ",
-            options_.files.root.path, ": new connections get them");
-  }
-  return absl::OkStatus();
 }
 
 absl::Status CertificateReloader::Publish(const TlsPem& pem) {
   // gRPC reads the identity file twice (as key, then as chain) and retries
   // when its modification time (whole seconds) moved in between: each
   // generation gets a later time than the last, however close they come.
+  absl::MutexLock lock(&mu_);
   const int64_t mtime =
       std::max(absl::ToUnixSeconds(absl::Now()), published_mtime_ + 1);
   absl::StatusOr<int> identity =

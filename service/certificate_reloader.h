@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -12,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "service/tls_file_watcher.h"
 #include "service/tls_pem.h"
 
 namespace inferd {
@@ -24,9 +24,9 @@ namespace inferd {
 // place before its certificate, would fail every new handshake until the
 // next good read. So gRPC does not read the operator's files. It reads
 // in-memory copies (memfd files, opened as /proc/self/fd/N) that this class
-// replaces, each in one step, only with a set that passes
-// CheckKeyCertPair() and CheckCertificateBundle(). A set that fails is
-// logged and the last good one stays.
+// replaces, each in one step, only with a set that passes ReadTlsFiles()'
+// checks (TlsFileWatcher re-reads and checks the files). A set that fails
+// is logged and the last good one stays.
 //
 // The key and chain are published together in one file (the key first),
 // which gRPC reads as both its key and its chain: it can never see a key
@@ -69,22 +69,17 @@ class CertificateReloader {
   // (InvalidArgument naming the label and path). The refresh thread calls
   // this every interval. Logs each publication, and each failure once
   // (until a refresh succeeds or fails differently).
-  absl::Status Refresh();
+  absl::Status Refresh() { return watcher_->Refresh(); }
 
   // Refreshes finished so far, by the thread or by Refresh().
-  int64_t refreshes() const;
+  int64_t refreshes() const { return watcher_->refreshes(); }
 
  private:
-  CertificateReloader(Options options, int identity_fd, int root_fd);
+  CertificateReloader(int identity_fd, int root_fd);
 
-  absl::Status RefreshLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(refresh_mu_);
   // Points the descriptors at new in-memory files holding `pem`.
-  absl::Status Publish(const TlsPem& pem)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(refresh_mu_);
-  void RefreshLoop();
+  absl::Status Publish(const TlsPem& pem);
 
-  const Options options_;
-  Clock* const clock_;
   // The descriptors gRPC reads through /proc/self/fd/N; Publish() points
   // them at new in-memory files (dup3). -1 for no root bundle.
   const int identity_fd_;
@@ -92,18 +87,13 @@ class CertificateReloader {
   const std::string identity_path_;
   const std::string root_path_;
 
-  // Serializes refreshes (the thread's and callers').
-  absl::Mutex refresh_mu_ ABSL_ACQUIRED_BEFORE(mu_);
-  TlsPem published_ ABSL_GUARDED_BY(refresh_mu_);
+  absl::Mutex mu_;
   // Modification time (Unix seconds) of the published files.
-  int64_t published_mtime_ ABSL_GUARDED_BY(refresh_mu_) = 0;
-  // The latest refresh's failure, logged once; empty after a success.
-  std::string last_error_ ABSL_GUARDED_BY(refresh_mu_);
+  int64_t published_mtime_ ABSL_GUARDED_BY(mu_) = 0;
 
-  mutable absl::Mutex mu_;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  int64_t refreshes_ ABSL_GUARDED_BY(mu_) = 0;
-  std::thread thread_;
+  // Calls Publish(); destroyed (its thread joined) before the descriptors
+  // close.
+  std::unique_ptr<TlsFileWatcher> watcher_;
 };
 
 }  // namespace inferd

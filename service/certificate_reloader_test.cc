@@ -1,7 +1,7 @@
-// CertificateReloader and the PEM checks on certificates made at test time
-// with the openssl CLI (without it the cases skip). The refresh thread runs
-// on a SimulatedClock: the cases call Refresh() themselves, or advance the
-// clock and wait for the thread's refresh count.
+// CertificateReloader, HttpsCertificates and the PEM checks on certificates
+// made at test time with the openssl CLI (without it the cases skip). The
+// refresh thread runs on a SimulatedClock: the cases call Refresh() themselves,
+// or advance the clock and wait for the thread's refresh count.
 
 #include "service/certificate_reloader.h"
 
@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/clock.h"
+#include "service/https_certificates.h"
 #include "service/tls_pem.h"
 
 namespace inferd {
@@ -251,6 +252,80 @@ TEST_F(CertificateReloaderTest, RefreshThreadLooksEveryInterval) {
   }
   EXPECT_EQ((*reloader)->refreshes(), 1);
   EXPECT_EQ(ReadFile((*reloader)->identity_path()), Identity("b"));
+}
+
+HttpsCertificates::Options HttpsOptions(
+    const CertificateReloader::Options& tls) {
+  HttpsCertificates::Options options;
+  options.files = tls.files;
+  options.refresh_interval = tls.refresh_interval;
+  options.clock = tls.clock;
+  return options;
+}
+
+// The HTTPS identity follows the files through the same checks as gRPC's:
+// a half-replaced or garbled set is refused and the last good pair stays.
+TEST_F(CertificateReloaderTest, HttpsIdentityTakesOnlyAGoodSet) {
+  absl::StatusOr<std::unique_ptr<HttpsCertificates>> https =
+      HttpsCertificates::Create(HttpsOptions(Options(/*with_root=*/false)));
+  ASSERT_TRUE(https.ok()) << https.status();
+  TlsFileWatcher* watcher = (*https)->watcher();
+  ASSERT_NE(watcher, nullptr);
+  const http::TlsIdentity& identity = *(*https)->identity();
+  EXPECT_EQ(identity.cert_pem(), Pem("a.crt"));
+
+  Replace(dir_ / "server.crt", Pem("b.crt"));
+  absl::Status half = watcher->Refresh();
+  EXPECT_THAT(half.message(),
+              HasSubstr("--key=" + Path("server.key") +
+                        ": the private key is not the key of the chain's "
+                        "first certificate"));
+  EXPECT_EQ(identity.cert_pem(), Pem("a.crt"));
+
+  Replace(dir_ / "server.key",
+          "-----BEGIN PRIVATE KEY-----\nbm8=\n"
+          "-----END PRIVATE KEY-----\n");
+  EXPECT_EQ(watcher->Refresh().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(identity.cert_pem(), Pem("a.crt"));
+
+  Replace(dir_ / "server.key", Pem("b.key"));
+  EXPECT_TRUE(watcher->Refresh().ok());
+  EXPECT_EQ(identity.cert_pem(), Pem("b.crt"));
+  EXPECT_EQ(watcher->refreshes(), 3);
+
+  // The thread refreshes on the clock.
+  Replace(dir_ / "server.crt", Pem("a.crt"));
+  Replace(dir_ / "server.key", Pem("a.key"));
+  clock_.BlockUntilWaiters(1);
+  clock_.Advance(absl::Seconds(60));
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (watcher->refreshes() < 4 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(identity.cert_pem(), Pem("a.crt"));
+}
+
+TEST_F(CertificateReloaderTest, HttpsCertificatesRefuseBadOptionsAndFiles) {
+  CertificateReloader::Options tls = Options(/*with_root=*/false);
+  tls.refresh_interval = absl::ZeroDuration();
+  absl::StatusOr<std::unique_ptr<HttpsCertificates>> once =
+      HttpsCertificates::Create(HttpsOptions(tls));
+  ASSERT_TRUE(once.ok()) << once.status();
+  EXPECT_EQ((*once)->watcher(), nullptr);
+
+  tls.refresh_interval = absl::Seconds(-1);
+  EXPECT_EQ(HttpsCertificates::Create(HttpsOptions(tls)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(HttpsCertificates::Create(HttpsOptions(Options(/*with_root=*/true)))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  Replace(dir_ / "server.key", Pem("b.key"));
+  EXPECT_THAT(
+      HttpsCertificates::Create(HttpsOptions(Options(/*with_root=*/false)))
+          .status()
+          .message(),
+      HasSubstr("not the key of the chain's first certificate"));
 }
 
 }  // namespace

@@ -31,6 +31,7 @@
 #include "model_store/backends/torch_loader.h"
 #include "model_store/model_repository.h"
 #include "service/http_api.h"
+#include "service/https_certificates.h"
 #include "service/server.h"
 
 ABSL_FLAG(std::string, model_repository, "",
@@ -88,10 +89,12 @@ ABSL_FLAG(std::string, grpc_root_cert, "",
           "Mutual TLS: the CA certificate(s) that sign client certificates "
           "(PEM file).");
 ABSL_FLAG(int, grpc_cert_refresh_secs, 60,
-          "TLS: seconds between looks at --grpc-server-cert, "
-          "--grpc-server-key and --grpc-root-cert; new files that parse and "
-          "match are served to new connections without a restart. 0: read "
-          "them once, at start-up.");
+          "TLS: seconds between looks at the certificate files of all three "
+          "servers (--grpc-server-cert, --grpc-server-key, --grpc-root-cert, "
+          "--http-server-cert, --http-server-key, --metrics-server-cert, "
+          "--metrics-server-key); new files that parse and match are served "
+          "to new connections without a restart. 0: read them once, at "
+          "start-up.");
 // Read from argv by TakeRepeatedFlag(), not by Abseil, which would keep only
 // the last occurrence; declared for --help.
 ABSL_FLAG(std::string, grpc_restricted_protocol, "",
@@ -356,10 +359,12 @@ absl::StatusOr<std::unique_ptr<inferd::ModelRepository>> StartRepository(
 }
 
 // The HTTP server options of the flags with `prefix` ("http", "metrics"):
-// address, TLS. InvalidArgument naming the flag for an unreadable PEM file.
+// address, and in `tls` the HTTPS files (none named: plain HTTP).
+// InvalidArgument naming the flag when the files are not a certificate and
+// its key that pass ReadTlsFiles()' checks.
 absl::StatusOr<inferd::http::ServerOptions> HttpOptions(
     const std::string& prefix, const std::string& address,
-    const std::string& cert, const std::string& key) {
+    const std::string& cert, const std::string& key, inferd::TlsFiles* tls) {
   inferd::http::ServerOptions options;
   options.host = address.empty() ? absl::GetFlag(FLAGS_host) : address;
   if (cert.empty() != key.empty()) {
@@ -367,25 +372,41 @@ absl::StatusOr<inferd::http::ServerOptions> HttpOptions(
         absl::StrCat("--", prefix, "-server-cert and --", prefix,
                      "-server-key go together"));
   }
+  *tls = {};
   if (!cert.empty()) {
-    const std::string cert_flag = absl::StrCat("--", prefix, "-server-cert");
-    const std::string key_flag = absl::StrCat("--", prefix, "-server-key");
-    absl::StatusOr<std::string> cert_pem =
-        inferd::ReadPem(cert_flag.c_str(), cert);
-    if (!cert_pem.ok()) return cert_pem.status();
-    absl::StatusOr<std::string> key_pem =
-        inferd::ReadPem(key_flag.c_str(), key);
-    if (!key_pem.ok()) return key_pem.status();
-    options.tls_cert_pem = std::move(*cert_pem);
-    options.tls_key_pem = std::move(*key_pem);
+    *tls = inferd::TlsFiles{{cert, absl::StrCat("--", prefix, "-server-cert")},
+                            {key, absl::StrCat("--", prefix, "-server-key")},
+                            {}};
+    if (absl::Status s = inferd::ReadTlsFiles(*tls).status(); !s.ok()) {
+      return s;
+    }
   }
   return options;
+}
+
+// Makes `options` serve HTTPS with the certificate of `files`, re-read
+// every `refresh_secs` (0: never); null, and plain HTTP, when `files` names
+// none. The result must outlive the server.
+absl::StatusOr<std::unique_ptr<inferd::HttpsCertificates>> LoadHttps(
+    const inferd::TlsFiles& files, int refresh_secs,
+    inferd::http::ServerOptions* options) {
+  if (files.cert.path.empty()) return nullptr;
+  inferd::HttpsCertificates::Options https;
+  https.files = files;
+  https.refresh_interval = absl::Seconds(refresh_secs);
+  absl::StatusOr<std::unique_ptr<inferd::HttpsCertificates>> certificates =
+      inferd::HttpsCertificates::Create(std::move(https));
+  if (certificates.ok()) options->tls = (*certificates)->identity();
+  return certificates;
 }
 
 // The HTTP/REST and metrics servers as the flags ask for them (nullopt: off).
 struct HttpFrontEnds {
   std::optional<inferd::http::ServerOptions> http;
   std::optional<inferd::http::ServerOptions> metrics;
+  // Their HTTPS files; no certificate path: plain HTTP.
+  inferd::TlsFiles http_tls;
+  inferd::TlsFiles metrics_tls;
   inferd::AccessPolicy http_access;
 };
 
@@ -402,10 +423,10 @@ absl::StatusOr<HttpFrontEnds> HttpFrontEndOptions(
   }
   front.http_access = std::move(*access);
   if (absl::GetFlag(FLAGS_allow_metrics)) {
-    absl::StatusOr<inferd::http::ServerOptions> metrics =
-        HttpOptions("metrics", absl::GetFlag(FLAGS_metrics_address),
-                    absl::GetFlag(FLAGS_metrics_server_cert),
-                    absl::GetFlag(FLAGS_metrics_server_key));
+    absl::StatusOr<inferd::http::ServerOptions> metrics = HttpOptions(
+        "metrics", absl::GetFlag(FLAGS_metrics_address),
+        absl::GetFlag(FLAGS_metrics_server_cert),
+        absl::GetFlag(FLAGS_metrics_server_key), &front.metrics_tls);
     if (!metrics.ok()) return metrics.status();
     metrics->port = absl::GetFlag(FLAGS_metrics_port);
     front.metrics = std::move(*metrics);
@@ -414,7 +435,7 @@ absl::StatusOr<HttpFrontEnds> HttpFrontEndOptions(
     absl::StatusOr<inferd::http::ServerOptions> http =
         HttpOptions("http", absl::GetFlag(FLAGS_http_address),
                     absl::GetFlag(FLAGS_http_server_cert),
-                    absl::GetFlag(FLAGS_http_server_key));
+                    absl::GetFlag(FLAGS_http_server_key), &front.http_tls);
     if (!http.ok()) return http.status();
     http->port = absl::GetFlag(FLAGS_http_port);
     http->threads = absl::GetFlag(FLAGS_http_thread_count);
@@ -423,6 +444,14 @@ absl::StatusOr<HttpFrontEnds> HttpFrontEndOptions(
     http->connection_limit = absl::GetFlag(FLAGS_http_max_connections);
     http->idle_timeout_secs = absl::GetFlag(FLAGS_http_idle_timeout_secs);
     front.http = std::move(*http);
+  }
+  const bool https =
+      !front.http_tls.cert.path.empty() || !front.metrics_tls.cert.path.empty();
+  if (https && absl::GetFlag(FLAGS_grpc_cert_refresh_secs) < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--grpc-cert-refresh-secs must be 0 (read the files once) or a number "
+        "of seconds, got ",
+        absl::GetFlag(FLAGS_grpc_cert_refresh_secs)));
   }
   return front;
 }
@@ -434,10 +463,20 @@ int Serve(const std::string& root, const inferd::ServerOptions& options,
   inferd::metrics::ServerMetrics all_metrics;
   // Null when metrics are off: then nothing on the request path records.
   inferd::metrics::ServerMetrics* metrics = nullptr;
+  // Before the servers that present them.
+  std::unique_ptr<inferd::HttpsCertificates> metrics_certificates;
+  std::unique_ptr<inferd::HttpsCertificates> http_certificates;
   std::unique_ptr<inferd::metrics::MetricsExporter> exporter;
   if (front.metrics.has_value()) {
     metrics = &all_metrics;
-    const inferd::http::ServerOptions& metrics_options = *front.metrics;
+    inferd::http::ServerOptions metrics_options = *front.metrics;
+    auto certificates = LoadHttps(front.metrics_tls, options.cert_refresh_secs,
+                                  &metrics_options);
+    if (!certificates.ok()) {
+      inferd::LogError(certificates.status().message());
+      return 1;
+    }
+    metrics_certificates = *std::move(certificates);
     auto started =
         inferd::metrics::MetricsExporter::Start(metrics_options, metrics);
     if (!started.ok()) {
@@ -445,9 +484,9 @@ int Serve(const std::string& root, const inferd::ServerOptions& options,
       return 1;
     }
     exporter = std::move(*started);
-    inferd::LogInfo(
-        "metrics on ", metrics_options.tls_cert_pem.empty() ? "http" : "https",
-        "://", metrics_options.host, ":", exporter->port(), "/metrics");
+    inferd::LogInfo("metrics on ",
+                    metrics_options.tls == nullptr ? "http" : "https", "://",
+                    metrics_options.host, ":", exporter->port(), "/metrics");
   }
 
   // Before the repository, which must not outlive them.
@@ -497,7 +536,14 @@ int Serve(const std::string& root, const inferd::ServerOptions& options,
   http_access.CountRefusalsIn(metrics, inferd::Protocol::kHttp);
   std::unique_ptr<inferd::HttpFrontEnd> http;
   if (front.http.has_value()) {
-    const inferd::http::ServerOptions& http_options = *front.http;
+    inferd::http::ServerOptions http_options = *front.http;
+    auto certificates =
+        LoadHttps(front.http_tls, options.cert_refresh_secs, &http_options);
+    if (!certificates.ok()) {
+      inferd::LogError(certificates.status().message());
+      return 1;
+    }
+    http_certificates = *std::move(certificates);
     auto started = inferd::HttpFrontEnd::Start(http_options, (*server)->core(),
                                                &http_access);
     if (!started.ok()) {
@@ -506,7 +552,7 @@ int Serve(const std::string& root, const inferd::ServerOptions& options,
     }
     http = std::move(*started);
     inferd::LogInfo("listening for HTTP",
-                    http_options.tls_cert_pem.empty() ? "" : " (TLS)", " on ",
+                    http_options.tls == nullptr ? "" : " (TLS)", " on ",
                     http_options.host, ":", http->port());
   }
 

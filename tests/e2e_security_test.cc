@@ -1,10 +1,16 @@
 // TLS, mutual TLS, --grpc-restricted-protocol and the message size limit end
-// to end: a real server on a free port, real gRPC clients. Certificates are
+// to end: a real server on a free port, real gRPC clients; the HTTPS
+// certificates of the REST API and metrics endpoint reloading, with an
+// OpenSSL client. Certificates are
 // made at test time with the openssl CLI; without it the TLS cases skip.
 
 #include <gmock/gmock.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,10 +25,14 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "inferd/client.h"
+#include "metrics/exporter.h"
 #include "model_store/test_util.h"
 #include "proto/health.grpc.pb.h"
+#include "service/http_api.h"
+#include "service/https_certificates.h"
 #include "tests/test_server.h"
 
 namespace inferd::testing {
@@ -479,6 +489,237 @@ TEST_F(TlsReloadTest, MutualTlsRootBundleReloads) {
             grpc::StatusCode::UNAVAILABLE);
 }
 
+// An HTTPS connection made with OpenSSL that verifies nothing: the tests
+// read the certificate the server presents instead.
+class HttpsConnection {
+ public:
+  // A TLS connection to 127.0.0.1:`port`; null when the connection or the
+  // handshake fails.
+  static std::unique_ptr<HttpsConnection> Open(int port) {
+    std::unique_ptr<HttpsConnection> connection(new HttpsConnection());
+    connection->fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (connection->fd_ < 0) return nullptr;
+    // A server that stops answering fails the test instead of hanging it.
+    const timeval timeout{10, 0};
+    setsockopt(connection->fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout,
+               sizeof(timeout));
+    setsockopt(connection->fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout,
+               sizeof(timeout));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(connection->fd_, reinterpret_cast<sockaddr*>(&address),
+                sizeof(address)) != 0) {
+      return nullptr;
+    }
+    connection->context_ = SSL_CTX_new(TLS_client_method());
+    if (connection->context_ == nullptr) return nullptr;
+    connection->ssl_ = SSL_new(connection->context_);
+    if (connection->ssl_ == nullptr) return nullptr;
+    SSL_set_fd(connection->ssl_, connection->fd_);
+    SSL_set_tlsext_host_name(connection->ssl_, "localhost");
+    if (SSL_connect(connection->ssl_) != 1) return nullptr;
+    return connection;
+  }
+
+  ~HttpsConnection() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    if (context_ != nullptr) SSL_CTX_free(context_);
+    if (fd_ >= 0) close(fd_);
+  }
+
+  // The subject's common name of the certificate the server presented.
+  std::string PeerCommonName() const {
+    X509* cert = SSL_get1_peer_certificate(ssl_);
+    if (cert == nullptr) return "";
+    char name[256] = {};
+    X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name,
+                              sizeof(name));
+    X509_free(cert);
+    return name;
+  }
+
+  // GET `path` on this connection, kept open after it: the answer's status
+  // code, or 0 when the request fails.
+  int Get(const std::string& path) {
+    const std::string request =
+        absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    if (SSL_write(ssl_, request.data(), static_cast<int>(request.size())) !=
+        static_cast<int>(request.size())) {
+      return 0;
+    }
+    std::string answer;
+    size_t header_end = std::string::npos;
+    size_t length = 0;
+    char buffer[4096];
+    while (header_end == std::string::npos ||
+           answer.size() < header_end + 4 + length) {
+      const int n = SSL_read(ssl_, buffer, sizeof(buffer));
+      if (n <= 0) return 0;
+      answer.append(buffer, static_cast<size_t>(n));
+      if (header_end == std::string::npos) {
+        header_end = answer.find("\r\n\r\n");
+        if (header_end == std::string::npos) continue;
+        const std::string headers = absl::AsciiStrToLower(
+            absl::string_view(answer).substr(0, header_end));
+        const size_t field = headers.find("\r\ncontent-length:");
+        if (field == std::string::npos) return 0;
+        length = std::strtoul(headers.c_str() + field + 17, nullptr, 10);
+      }
+    }
+    // "HTTP/1.1 200 OK"
+    return answer.size() > 12 ? std::atoi(answer.c_str() + 9) : 0;
+  }
+
+ private:
+  HttpsConnection() = default;
+
+  int fd_ = -1;
+  SSL_CTX* context_ = nullptr;
+  SSL* ssl_ = nullptr;
+};
+
+// The REST API (param "http") or the metrics endpoint ("metrics") over
+// HTTPS on copies of server.{crt,key} (served.{crt,key}), re-read every
+// 50 ms, beside a plaintext gRPC server whose core and metrics they serve.
+class HttpsReloadTest : public TlsTest,
+                        public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override {
+    TlsTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    fs::copy_file(Path("server.crt"), Path("served.crt"));
+    fs::copy_file(Path("server.key"), Path("served.key"));
+    const std::string flag = "--" + GetParam();
+    HttpsCertificates::Options https;
+    https.files = {{Path("served.crt"), flag + "-server-cert"},
+                   {Path("served.key"), flag + "-server-key"},
+                   {}};
+    https.refresh_interval = absl::Milliseconds(50);
+    absl::StatusOr<std::unique_ptr<HttpsCertificates>> certificates =
+        HttpsCertificates::Create(std::move(https));
+    ASSERT_TRUE(certificates.ok()) << certificates.status();
+    certificates_ = *std::move(certificates);
+    grpc_ = TestServer::Start(Path("models"));
+    ASSERT_NE(grpc_, nullptr);
+    http::ServerOptions options;
+    options.tls = certificates_->identity();
+    if (GetParam() == "metrics") {
+      auto started =
+          metrics::MetricsExporter::Start(options, &grpc_->metrics());
+      ASSERT_TRUE(started.ok()) << started.status();
+      metrics_ = *std::move(started);
+      port_ = metrics_->port();
+      path_ = "/metrics";
+    } else {
+      auto started =
+          HttpFrontEnd::Start(options, grpc_->server().core(), &access_);
+      ASSERT_TRUE(started.ok()) << started.status();
+      http_ = *std::move(started);
+      port_ = http_->port();
+      path_ = "/v2/health/live";
+    }
+  }
+
+  // The common name a new connection is presented; empty when it fails.
+  std::string NewConnectionCommonName() const {
+    std::unique_ptr<HttpsConnection> connection = HttpsConnection::Open(port_);
+    return connection == nullptr ? "" : connection->PeerCommonName();
+  }
+
+  // The status a new connection's GET gets; 0 when it fails.
+  int NewConnectionGet() const {
+    std::unique_ptr<HttpsConnection> connection = HttpsConnection::Open(port_);
+    return connection == nullptr ? 0 : connection->Get(path_);
+  }
+
+  // Polls (a new connection each time) until the server presents
+  // `common_name`; false after a minute.
+  bool AwaitPresented(const std::string& common_name) const {
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (NewConnectionCommonName() == common_name) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+
+  // Waits until the watcher has begun and finished a look at the files
+  // after this call (two more refreshes); false after a minute.
+  bool AwaitFullRefresh() const {
+    const TlsFileWatcher* watcher = certificates_->watcher();
+    if (watcher == nullptr) return false;
+    const int64_t target = watcher->refreshes() + 2;
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (watcher->refreshes() < target &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return watcher->refreshes() >= target;
+  }
+
+  std::unique_ptr<HttpsCertificates> certificates_;
+  std::unique_ptr<TestServer> grpc_;
+  AccessPolicy access_;
+  // One of these, after what they serve.
+  std::unique_ptr<metrics::MetricsExporter> metrics_;
+  std::unique_ptr<HttpFrontEnd> http_;
+  int port_ = 0;
+  std::string path_;
+};
+
+// A certificate renamed over the served one is presented to new
+// connections without a restart; a connection opened before goes on with
+// the old one.
+TEST_P(HttpsReloadTest, NewConnectionsGetTheReplacedCertificate) {
+  std::unique_ptr<HttpsConnection> before = HttpsConnection::Open(port_);
+  ASSERT_NE(before, nullptr);
+  EXPECT_EQ(before->PeerCommonName(), "localhost");
+  EXPECT_EQ(before->Get(path_), 200);
+
+  Replace(Path("served.key"), Pem("server_b.key"));
+  Replace(Path("served.crt"), Pem("server_b.crt"));
+  ASSERT_TRUE(AwaitPresented("inferd-server-b"));
+  EXPECT_EQ(NewConnectionGet(), 200);
+  EXPECT_EQ(before->Get(path_), 200);
+  EXPECT_EQ(before->PeerCommonName(), "localhost");
+}
+
+// A garbled certificate, or one whose key is not yet in place, is not
+// served: the last good pair stays, for old and new connections.
+TEST_P(HttpsReloadTest, BadOrHalfReplacedFilesKeepTheServedCertificate) {
+  std::unique_ptr<HttpsConnection> before = HttpsConnection::Open(port_);
+  ASSERT_NE(before, nullptr);
+  EXPECT_EQ(before->PeerCommonName(), "localhost");
+
+  Replace(Path("served.crt"),
+          "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n"
+          "-----END CERTIFICATE-----\n");
+  ASSERT_TRUE(AwaitFullRefresh());
+  EXPECT_EQ(NewConnectionCommonName(), "localhost");
+  EXPECT_EQ(NewConnectionGet(), 200);
+
+  // B's certificate beside A's key.
+  Replace(Path("served.crt"), Pem("server_b.crt"));
+  ASSERT_TRUE(AwaitFullRefresh());
+  EXPECT_EQ(NewConnectionCommonName(), "localhost");
+  EXPECT_EQ(NewConnectionGet(), 200);
+  EXPECT_EQ(before->Get(path_), 200);
+
+  // Its key arrives: B from then on.
+  Replace(Path("served.key"), Pem("server_b.key"));
+  EXPECT_TRUE(AwaitPresented("inferd-server-b"));
+  EXPECT_EQ(NewConnectionGet(), 200);
+  EXPECT_EQ(before->PeerCommonName(), "localhost");
+  EXPECT_EQ(before->Get(path_), 200);
+}
+
+INSTANTIATE_TEST_SUITE_P(RestAndMetrics, HttpsReloadTest,
+                         ::testing::Values("http", "metrics"));
+
 class AccessTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -703,6 +944,24 @@ TEST_F(FlagsTest, InconsistentTlsFlagsStopStartUp) {
           "--grpc-server-key=/no/such.key --grpc-cert-refresh-secs=-1");
   EXPECT_EQ(code, 2);
   EXPECT_THAT(err, HasSubstr("--grpc-cert-refresh-secs must be 0"));
+}
+
+// The HTTPS files pass the same checks as gRPC's before anything loads.
+TEST_F(FlagsTest, HttpsKeyOfAnotherCertificateStopsStartUp) {
+  if (!HaveOpenssl()) GTEST_SKIP() << "openssl CLI not found";
+  ASSERT_TRUE(MakeCertificates(dir_.path()))
+      << ReadFileOrDie((dir_.path() / "openssl.log").string());
+  const std::string cert = (dir_.path() / "server.crt").string();
+  const std::string key = (dir_.path() / "client.key").string();
+  for (const std::string prefix : {"http", "metrics"}) {
+    auto [code, err] = Run(absl::StrCat("--", prefix, "-server-cert=", cert,
+                                        " --", prefix, "-server-key=", key));
+    EXPECT_EQ(code, 2) << prefix;
+    EXPECT_THAT(err, HasSubstr(absl::StrCat(
+                         "--", prefix, "-server-key=", key,
+                         ": the private key is not the key of the chain's "
+                         "first certificate")));
+  }
 }
 
 TEST_F(FlagsTest, BadHttpAndMetricsFlagsStopStartUp) {
