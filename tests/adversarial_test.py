@@ -34,10 +34,14 @@ import tritonclient.grpc as grpcclient
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import grpc_attacks  # noqa: E402
 import inferd_process  # noqa: E402
+import rolling_restart_test  # noqa: E402
 
 MIB = 1 << 20
 QUOTA = 64 * MIB          # --grpc-max-memory-bytes
 MAX_MESSAGE = 16 * MIB    # --grpc-max-message-bytes
+# The rapid-reset flood behind nginx comes from another loopback address
+# than the legitimate client, as an attacker comes from its own.
+FLOODER = "127.0.0.2"
 # gRPC reclaims once past the quota; what it holds outside it (call objects,
 # the service's copies) measured up to 1.6 x the quota here. Generous.
 BOUND = 6 * QUOTA
@@ -190,6 +194,72 @@ def rapid_reset(pid, port, base):
           f"flood (now {rss(pid) // MIB} MiB)")
 
 
+def rapid_reset_behind_nginx(tmp, port):
+    """The documented mitigation (docs/security.md): Debian's nginx as the
+    gRPC proxy, with a request rate limit per client address (200 a
+    second). A flood from another address that reconnects whenever nginx
+    closes its connection, while a client within the limit (50 calls a
+    second) calls through nginx with a 5 s deadline per call: every call
+    answers (without nginx the same client's calls stall past any
+    deadline; through nginx without the limit, 1 of 11 calls in 8 s
+    failed)."""
+    listen = rolling_restart_test.free_port()
+    nginx = rolling_restart_test.start_nginx(
+        tmp, [port], listen,
+        http_extra="  limit_req_zone $binary_remote_addr zone=per_client:1m "
+                   "rate=200r/s;",
+        location_extra="      limit_req zone=per_client burst=100 nodelay;")
+    stop = threading.Event()
+    flood_stats = {"sent": 0, "connections": 0}
+
+    def flood():
+        while not stop.is_set():
+            try:
+                conn = grpc_attacks.RawConnection(listen, source=FLOODER)
+            except OSError:
+                continue
+            flood_stats["connections"] += 1
+            while not stop.is_set() and conn.rapid_reset(100):
+                flood_stats["sent"] += 100
+            conn.close()
+
+    flooder = threading.Thread(target=flood)
+    flooder.start()
+    calls = failed = 0
+    took = []
+    try:
+        time.sleep(1)
+        client = new_client(listen)
+        inputs = [grpcclient.InferInput("features", [1, 4], "FP32")]
+        inputs[0].set_data_from_numpy(grpc_attacks.ROWS)
+        end = time.monotonic() + 8
+        while time.monotonic() < end:
+            calls += 1
+            try:
+                start = time.monotonic()
+                client.infer("iris", inputs, client_timeout=5)
+                took.append(time.monotonic() - start)
+                # 50 calls a second at most: within the per-client limit.
+                time.sleep(max(0.0, start + 0.02 - time.monotonic()))
+            except Exception as e:  # noqa: BLE001
+                failed += 1
+                print(f"  call through nginx: {e}", file=sys.stderr)
+        client.close()
+    finally:
+        stop.set()
+        flooder.join()
+        nginx.terminate()
+        nginx.wait(timeout=30)
+    p99 = sorted(took)[int(len(took) * 0.99)] * 1e3 if took else 0
+    print(f"  {flood_stats['sent']} HEADERS+RST_STREAM through nginx on "
+          f"{flood_stats['connections']} connections; {calls} calls, "
+          f"{failed} failed, p99 {p99:.1f} ms")
+    check(flood_stats["sent"] > 0, "the flood reached nginx")
+    check(calls > 0 and failed == 0,
+          f"every call through nginx answers during the flood ({failed} of "
+          f"{calls} failed)")
+
+
 def slow_metrics(port, grpc_port):
     idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(20)]
     slow = socket.create_connection(("127.0.0.1", port))
@@ -239,6 +309,8 @@ def main():
             large_messages(server.pid, port, base)
         elif scenario == "rapid_reset":
             rapid_reset(server.pid, port, base)
+        elif scenario == "rapid_reset_nginx":
+            rapid_reset_behind_nginx(tmp, port)
         elif scenario == "slow_metrics":
             slow_metrics(ports["metrics"], port)
         else:

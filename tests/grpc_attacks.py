@@ -47,9 +47,12 @@ def grpc_headers(port):
 class RawConnection:
     """One HTTP/2 connection driven frame by frame; not thread-safe."""
 
-    def __init__(self, port):
+    def __init__(self, port, source="127.0.0.1"):
+        """Connects to 127.0.0.1:`port` from the loopback address
+        `source` (any of 127.0.0.0/8)."""
         self.port = port
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10,
+                                             source_address=(source, 0))
         self.conn = h2.connection.H2Connection(
             h2.config.H2Configuration(client_side=True,
                                       header_encoding="utf-8"))

@@ -109,7 +109,9 @@ class Replica:
             return f.read()
 
 
-def start_nginx(tmp, ports, listen):
+def start_nginx(tmp, ports, listen, http_extra="", location_extra=""):
+    """nginx on `listen` proxying gRPC to `ports`; `http_extra` and
+    `location_extra` are added to its http and location blocks."""
     upstreams = "\n".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=1s;" for p in ports)
     conf = os.path.join(tmp, "nginx.conf")
     with open(conf, "w") as f:
@@ -125,6 +127,7 @@ http {{
                    'header=$upstream_http_grpc_status $request_time '
                    '$upstream_response_time';
   access_log {tmp}/access.log calls;
+{http_extra}
   client_body_temp_path {tmp}/body;
   proxy_temp_path {tmp}/proxy;
   fastcgi_temp_path {tmp}/fastcgi;
@@ -141,6 +144,7 @@ http {{
       grpc_next_upstream error timeout non_idempotent;
       grpc_next_upstream_tries 3;
       grpc_connect_timeout 1s;
+{location_extra}
     }}
   }}
 }}
