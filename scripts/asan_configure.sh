@@ -4,10 +4,14 @@
 # aborts), libFuzzer's coverage instrumentation, and only what does not link
 # LibTorch (-DINFERD_TORCH=OFF). One configure serves the fuzzers
 # (scripts/fuzz.sh) and the sanitized unit tests (scripts/sanitize.sh asan).
-# Prints the build directory.
+# Prints the build directory: build-sanitize/, or DIR when given
+# (scripts/sanitize.sh tidy reads the same compile commands from its own
+# build-tidy/, so that it can run while the ASan stage builds).
+#
+#   scripts/asan_configure.sh [DIR]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-out="$root/build-sanitize"
+out=${1:-"$root/build-sanitize"}
 flags="-O1 -gline-tables-only -fno-omit-frame-pointer -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=all"
 cmake -S "$root" -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_FLAGS="$flags" \

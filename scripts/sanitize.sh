@@ -11,7 +11,9 @@
 #         Debian's source (.absl-src/, fetched by scripts/bootstrap.sh) so
 #         that ThreadSanitizer sees absl::Mutex
 #   tidy  clang-tidy (.clang-tidy, every finding an error) on the project's
-#         sources in build-sanitize/compile_commands.json
+#         sources in the compile commands of that ASan configuration,
+#         configured in build-tidy/ (where only the protobuf headers are
+#         generated)
 #
 #   scripts/sanitize.sh              # all three, in that order
 #   scripts/sanitize.sh tsan tidy    # some
@@ -104,13 +106,26 @@ tsan() {
 }
 
 # The project's own sources (not generated code, not fuzz/, not the tests):
-# those in build-sanitize's compilation database, i.e. everything that builds
-# without LibTorch. Headers are checked through them (HeaderFilterRegex).
+# those in the compilation database of the ASan configuration, i.e.
+# everything that builds without LibTorch. Headers are checked through them
+# (HeaderFilterRegex). In its own build-tidy/, not build-sanitize/: it builds
+# nothing there but the generated protobuf headers, so scripts/test.sh can
+# run it in the background while the asan stage builds build-sanitize/.
 tidy() {
   local out
-  out=$("$root/scripts/asan_configure.sh")
-  # The generated protobuf headers the sources include.
-  cmake --build "$out" -j "$jobs" --target inferd_proto >/dev/null
+  out=$("$root/scripts/asan_configure.sh" "$root/build-tidy")
+  # The generated protobuf headers the sources include, and only those
+  # (compiling the generated .pb.cc files is not needed to parse the
+  # sources that include them).
+  local headers
+  mapfile -t headers < <(ninja -C "$out" -t targets all |
+    sed -n 's|^\(proto/[^:]*\.pb\.h\): .*|\1|p')
+  # No target at all would build everything.
+  if ((${#headers[@]} == 0)); then
+    echo "sanitize.sh: no protobuf headers among $out's targets" >&2
+    return 1
+  fi
+  cmake --build "$out" --target "${headers[@]}" >/dev/null
   local files
   mapfile -t files < <(INFERD_ROOT="$root" python3 - "$out/compile_commands.json" <<'EOF'
 import json, os, sys

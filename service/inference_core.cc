@@ -247,7 +247,7 @@ void InferenceCore::Infer(const inference::ModelInferRequest& request,
       };
   InferRequest decoded;
   if (absl::Status s = DecodeInferRequest(request, &decoded); !s.ok()) {
-    return (*model)->Refuse(s, call.protocol, std::move(answer));
+    return (*model)->Refuse(s, call.protocol, answer);
   }
   decoded.deadline = call.deadline;
   decoded.cancelled = call.cancelled;
