@@ -256,9 +256,12 @@ TEST(AdaptiveTraceTest, RampFromIdleToOverloadStaysWithinTheDelay) {
 
 // --- The CPU rule -----------------------------------------------------------
 
-LoadEstimate WithCpu(LoadEstimate load, double busy, absl::Time next_sample) {
+// `busy` over the latest slice and `since_batch` since the last batch.
+LoadEstimate WithCpu(LoadEstimate load, double busy, absl::Time next_sample,
+                     double since_batch = -2) {
   load.cpu.measured = true;
   load.cpu.busy = busy;
+  load.cpu.busy_since_batch = since_batch == -2 ? busy : since_batch;
   load.cpu.next_sample = next_sample;
   return load;
 }
@@ -276,10 +279,22 @@ TEST(CpuRuleTest, ABatchThatKeepsUpWaitsWhileTheCpusAreSaturated) {
                                          false, WithCpu(load, 0.9, slice_end));
   EXPECT_EQ(busy.count, 0u);
   EXPECT_EQ(busy.wake_at, slice_end);
-  // A CPU was left idle: send.
-  const BatchDecision idle = DecideBatch(Queue(5, kStart), kStart, Adaptive(),
-                                         false, WithCpu(load, 0.5, slice_end));
-  EXPECT_EQ(idle.count, 5u);
+  // Busy since the batch, and still receiving in the latest slice (the
+  // clients' turnaround leaves gaps): wait on.
+  const BatchDecision receiving =
+      DecideBatch(Queue(5, kStart), kStart, Adaptive(), false,
+                  WithCpu(load, 0.5, slice_end, 0.9));
+  EXPECT_EQ(receiving.count, 0u);
+  EXPECT_EQ(receiving.wake_at, slice_end);
+  // The latest slice passed nearly idle: nothing more is coming, send.
+  const BatchDecision quiet =
+      DecideBatch(Queue(5, kStart), kStart, Adaptive(), false,
+                  WithCpu(load, 0.1, slice_end, 0.8));
+  EXPECT_EQ(quiet.count, 5u);
+  // Not saturated since the batch (spare CPU): waiting would gain nothing.
+  const BatchDecision spare = DecideBatch(Queue(5, kStart), kStart, Adaptive(),
+                                          false, WithCpu(load, 0.5, slice_end));
+  EXPECT_EQ(spare.count, 5u);
 }
 
 TEST(CpuRuleTest, NeverPastTheDelayAndNotBelowTheKeepUpRows) {
@@ -300,11 +315,12 @@ TEST(CpuRuleTest, NeverPastTheDelayAndNotBelowTheKeepUpRows) {
   EXPECT_EQ(few.wake_at, kStart + absl::Microseconds(250));
 }
 
-TEST(CpuRuleTest, ALoneRequestOnAQuietCpuGoesAtOnce) {
-  // The CPUs were mostly idle since the last batch: nothing is on its way.
+TEST(CpuRuleTest, NoWaitWithoutCompanyExpectedEvenOnABusyCpu) {
+  // One request per 2 ms against a 250 us fixed cost (r*a = 0.125, as at
+  // concurrency 1): however busy the CPU, the lone request goes at once.
   const BatchDecision d = DecideBatch(
       Queue(1, kStart), kStart, Adaptive(), false,
-      WithCpu(Load(500, 250, 25), 0.3, kStart + absl::Microseconds(100)));
+      WithCpu(Load(500, 250, 25), 1.0, kStart + absl::Microseconds(100)));
   EXPECT_EQ(d.count, 1u);
 }
 
@@ -322,6 +338,7 @@ TEST(CpuSamplerTest, MeasuresFromTheEndOfEachBatch) {
   load = sampler.Sample(kStart + absl::Microseconds(40),
                         base + absl::Microseconds(60));
   EXPECT_DOUBLE_EQ(load.busy, 0.75);
+  EXPECT_DOUBLE_EQ(load.busy_since_batch, 0.75);
   EXPECT_EQ(load.next_sample, kStart + absl::Microseconds(100));
   // The slice ends at 100 us (100 us of CPU in it): the next starts.
   load = sampler.Sample(kStart + absl::Microseconds(100),
@@ -332,10 +349,12 @@ TEST(CpuSamplerTest, MeasuresFromTheEndOfEachBatch) {
   load = sampler.Sample(kStart + absl::Microseconds(110),
                         base + absl::Microseconds(120));
   EXPECT_DOUBLE_EQ(load.busy, 0.5);
-  // Later in it, the new slice's own: 0 us of CPU in 50 us.
+  // Later in it, the new slice's own: 0 us of CPU in 50 us; since the
+  // batch, 100 us in 150 us on 2 CPUs.
   load = sampler.Sample(kStart + absl::Microseconds(150),
                         base + absl::Microseconds(100));
   EXPECT_DOUBLE_EQ(load.busy, 0);
+  EXPECT_DOUBLE_EQ(load.busy_since_batch, 100.0 / 300);
   // A batch ends: what was measured before it no longer counts.
   sampler.Restart(kStart + absl::Microseconds(300), absl::Milliseconds(11));
   load =
@@ -346,7 +365,7 @@ TEST(CpuSamplerTest, MeasuresFromTheEndOfEachBatch) {
 
 // Closed-loop clients against one CPU shared by the threads that receive
 // requests and send answers (each costs CPU time) and the batch worker
-// (a + n*b per batch); while both have work each gets half of the CPU.
+// (a + n*b per batch); while both have work the worker gets most of it.
 // Steps simulated time by 1 us; the policy is asked, as the scheduler asks
 // it, when a request arrives, a batch ends or the time it asked for comes.
 struct SharedCpu {
@@ -356,6 +375,10 @@ struct SharedCpu {
   absl::Duration client_turn = absl::Microseconds(30);  // off this CPU
   absl::Duration a = kA;
   absl::Duration b = kB;
+  // The CPU the receiving threads get while a batch runs (the worker runs
+  // in the default scheduling class, they in SCHED_BATCH: they wait for
+  // its time slice, mostly).
+  double io_share_beside_batch = 0.25;
   bool measure_cpu = true;
 };
 
@@ -399,12 +422,14 @@ ClosedLoopOutcome SimulateClosedLoop(const SharedCpu& setup,
       }
     }
     const bool worker_busy = batch_left > absl::ZeroDuration();
-    const bool io_busy = !io.empty() && !worker_busy;
-    const absl::Duration share = dt;
+    const bool io_busy = !io.empty();
+    const double io_share = !io_busy      ? 0
+                            : worker_busy ? setup.io_share_beside_batch
+                                          : 1;
     if (worker_busy || io_busy) cpu_used += dt;
     if (io_busy) {
       IoJob& job = io.front();
-      job.left -= share;
+      job.left -= dt * io_share;
       if (job.left <= absl::ZeroDuration()) {
         if (job.is_send) {
           ++answers;
@@ -426,7 +451,7 @@ ClosedLoopOutcome SimulateClosedLoop(const SharedCpu& setup,
       }
     }
     if (worker_busy) {
-      batch_left -= share;
+      batch_left -= dt * (1 - io_share);
       if (batch_left <= absl::ZeroDuration()) {
         batch_left = absl::ZeroDuration();
         estimator.OnBatchDone(static_cast<int64_t>(batch_sent.size()),
@@ -491,19 +516,19 @@ ThreeWays RunThreeWays(SharedCpu setup, absl::Duration delay) {
   return out;
 }
 
-TEST(CpuRuleTraceTest, ManyClientsOnASharedCpuBatchAsMuchAsTheFixedDelay) {
+TEST(CpuRuleTraceTest, ManyClientsOnASharedCpuGetBiggerBatches) {
   // 64 clients, the 500 us delay of the benchmark's config. A worker
-  // mid-batch holds off the receiving threads, so the arrival rate it
-  // measures follows its own batches: with the keep-up rule alone it sends
-  // each request as it comes (r*a < 1 as measured), a tenth of what the
-  // CPU can do. Waiting while the CPU is busy receiving batches as much as
-  // the fixed delay does (both stop at the delay here).
+  // mid-batch mostly holds off the receiving threads, so the arrival rate
+  // it measures follows its own batches, and the keep-up rule alone sends
+  // small ones. Waiting while the CPU is busy receiving forms bigger
+  // batches, and more answers per second. (Here the head of the queue has
+  // mostly waited out the delay by the time the worker is free, so the
+  // policies differ less than on the real server: bench/README.md.)
   SharedCpu setup;
   setup.clients = 64;
   const ThreeWays run = RunThreeWays(setup, absl::Microseconds(500));
-  EXPECT_GT(run.with_cpu.per_second, 3 * run.keep_up_only.per_second);
-  EXPECT_GT(run.with_cpu.mean_batch, 10);
-  EXPECT_GT(run.with_cpu.per_second, 0.97 * run.fixed.per_second);
+  EXPECT_GT(run.with_cpu.per_second, 1.1 * run.keep_up_only.per_second);
+  EXPECT_GT(run.with_cpu.mean_batch, 1.3 * run.keep_up_only.mean_batch);
   // Closed loop: more answers per second is less time per answer.
   EXPECT_LT(run.with_cpu.mean_latency_us, run.keep_up_only.mean_latency_us);
 }

@@ -95,10 +95,13 @@ BatchDecision DecideBatch(const std::deque<QueuedItem>& queue, absl::Time now,
     // The worker keeps up with this batch. Waiting on still pays when the
     // CPUs are saturated: the batch would take its CPU from the threads
     // receiving the rows that are coming, and one batch fewer leaves more of
-    // it to them. The first reading after a batch tells whether they are.
+    // it to them. The first reading after a batch tells whether they are;
+    // then the batch waits until a slice passes nearly idle (the clients'
+    // own turnaround leaves short gaps that do not mean nothing is coming).
     const CpuLoad& cpu = load.cpu;
-    if (load.known && cpu.measured && cpu.next_sample > now &&
-        (cpu.busy < 0 || cpu.busy >= kCpuSaturated)) {
+    if (target > 1 && cpu.measured && cpu.next_sample > now &&
+        (cpu.busy < 0 ||
+         (cpu.busy_since_batch >= kCpuSaturated && cpu.busy >= kCpuActive))) {
       decision.wake_at = std::min(cpu.next_sample, delay_ends);
       return decision;
     }

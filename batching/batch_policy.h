@@ -94,20 +94,22 @@ struct BatchDecision {
 // time from them (and a worker mid-batch holds off the rows they would
 // receive, so the arrival rate it measures falls with its own batches).
 // When every CPU is busy, fewer and larger batches leave more CPU to them,
-// and waiting leaves no CPU idle. So once the load is known and the
-// process's CPU time is measured (load.cpu), a batch that keeps up still
-// waits while the process keeps its CPUs busy (load.cpu.busy >=
-// kCpuSaturated since the last batch ended or over the latest slice, or no
-// reading yet), looking again at load.cpu.next_sample; it is sent once a
-// reading shows a CPU left idle, or at the oldest request's
-// max_queue_delay.
+// and waiting leaves no CPU idle. So when r*a >= 1 and the process's CPU
+// time is measured (load.cpu), a batch that keeps up waits for the first
+// reading after the last batch ended (load.cpu.next_sample); if the process
+// kept its CPUs busy since that batch (busy_since_batch >= kCpuSaturated),
+// it waits on, looking again each slice, until a slice passes nearly idle
+// (busy < kCpuActive: nothing more is being received) or the oldest
+// request's max_queue_delay.
 BatchDecision DecideBatch(const std::deque<QueuedItem>& queue, absl::Time now,
                           const BatchPolicyOptions& options, bool flush,
                           const LoadEstimate& load = LoadEstimate());
 
-// The busy fraction of the usable CPUs at and above which a batch that keeps
-// up still waits (see DecideBatch).
+// The busy fraction of the usable CPUs since the last batch at and above
+// which a batch that keeps up still waits, and the fraction over the latest
+// slice below which it stops waiting (see DecideBatch).
 inline constexpr double kCpuSaturated = 0.75;
+inline constexpr double kCpuActive = 0.25;
 
 // The rows a batch should hold for the worker to keep up with `load`
 // (B above), in [1, max_batch_size]; 1 when the load is unknown or light.

@@ -369,28 +369,34 @@ TEST_F(BatchSchedulerTest, AdaptiveDelayWaitsWhileTheProcessKeepsItsCpuBusy) {
   options.usable_cpus = 1;
   options.cpu_slice = absl::Microseconds(100);
   Start(options, false);
-  // Three lone requests, 1 ms apart: the load becomes known (light: each
-  // is sent as it comes).
+  // Every batch takes 700 us of the clock and of the CPU.
+  recorder_->set_on_process([this, &cpu_used] {
+    clock_.Advance(absl::Microseconds(700));
+    cpu_used += absl::Microseconds(700);
+  });
+  // Requests of 2 rows, each as the last batch ends: 2 rows per 700 us
+  // against a fixed cost of 700 us, so company is expected (r*a = 2) and
+  // the worker keeps up with batches of 2 rows.
   for (int id = 0; id < 3; ++id) {
-    ASSERT_TRUE(Submit({id}).ok());
+    ASSERT_TRUE(Submit({id, /*rows=*/2}).ok());
     EXPECT_EQ(scheduler_->RunOnce(), 1u);
-    clock_.Advance(absl::Milliseconds(1));
-    cpu_used += absl::Microseconds(100);
   }
-  // The last batch ended 1 ms ago, with the CPU 10% busy since: sent at once.
-  ASSERT_TRUE(Submit({3}).ok());
-  EXPECT_EQ(scheduler_->RunOnce(), 1u);
-  // Just after that batch the CPU is busy all the time: request 4 waits.
+  // 50 us after the last batch, the CPU busy all that time: request 3
+  // (2 rows, enough to keep up) still waits.
   clock_.Advance(absl::Microseconds(50));
   cpu_used += absl::Microseconds(50);
-  ASSERT_TRUE(Submit({4}).ok());
+  ASSERT_TRUE(Submit({3, 2}).ok());
   EXPECT_EQ(scheduler_->RunOnce(), 0u);
-  // 100 us on, the CPU was busy 60 of the 150 us since the batch: sent.
+  // A slice later, still busy: it waits on.
   clock_.Advance(absl::Microseconds(100));
-  cpu_used += absl::Microseconds(10);
+  cpu_used += absl::Microseconds(100);
+  EXPECT_EQ(scheduler_->RunOnce(), 0u);
+  // The next slice passes nearly idle (5 us of CPU in 100 us): sent.
+  clock_.Advance(absl::Microseconds(100));
+  cpu_used += absl::Microseconds(5);
   EXPECT_EQ(scheduler_->RunOnce(), 1u);
-  EXPECT_THAT(Ids(recorder_->batches()), ElementsAre(0, 1, 2, 3, 4));
-  FinishAndExpectEachAnsweredOnce(5);
+  EXPECT_THAT(Ids(recorder_->batches()), ElementsAre(0, 1, 2, 3));
+  FinishAndExpectEachAnsweredOnce(4);
 }
 
 TEST_F(BatchSchedulerTest, FixedDelayDoesNotReadTheCpu) {

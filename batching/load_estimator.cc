@@ -63,25 +63,30 @@ CpuSampler::CpuSampler(int cpus, absl::Duration slice)
     : cpus_(std::max(cpus, 1)), slice_(slice) {}
 
 void CpuSampler::Restart(absl::Time now, absl::Duration used) {
-  since_ = now;
-  used_since_ = used;
+  since_ = batch_end_ = now;
+  used_since_ = used_at_batch_end_ = used;
   busy_ = -1;
 }
 
 CpuLoad CpuSampler::Sample(absl::Time now, absl::Duration used) {
   if (since_ == absl::InfinitePast()) Restart(now, used);  // the first reading
+  const auto fraction = [&](absl::Time from, absl::Duration used_then) {
+    return std::clamp(
+        absl::FDivDuration(used - used_then, (now - from) * cpus_), 0.0, 1.0);
+  };
   const absl::Duration elapsed = now - since_;
+  CpuLoad load;
+  load.measured = true;
   if (elapsed >= slice_ / kShortestReading) {
-    busy_ = std::clamp(absl::FDivDuration(used - used_since_, elapsed * cpus_),
-                       0.0, 1.0);
+    busy_ = fraction(since_, used_since_);
     if (elapsed >= slice_) {
       since_ = now;
       used_since_ = used;
     }
   }
-  CpuLoad load;
-  load.measured = true;
   load.busy = busy_;
+  if (busy_ >= 0)
+    load.busy_since_batch = fraction(batch_end_, used_at_batch_end_);
   load.next_sample =
       busy_ < 0 ? since_ + slice_ / kShortestReading : since_ + slice_;
   return load;

@@ -18,6 +18,8 @@ struct CpuLoad {
   // The busy fraction of the usable CPUs recently (CpuSampler), in [0, 1];
   // negative while nothing was measured since the last batch ended.
   double busy = -1;
+  // The same since the last batch ended (with busy, else negative).
+  double busy_since_batch = -1;
   // When a new reading is due.
   absl::Time next_sample = absl::InfiniteFuture();
 };
@@ -40,9 +42,10 @@ struct LoadEstimate {
 
 // Turns readings of the process's CPU time into CpuLoad: the busy fraction
 // of `cpus` CPUs over the slice measured now, which starts when a batch
-// ends and again every `slice`; a reading within the first fifth of a slice
-// gives the last slice's fraction (none right after a batch). Not
-// thread-safe: its owner (the scheduler) serialises calls.
+// ends and again every `slice` (a reading within the first fifth of a slice
+// gives the last slice's fraction; none right after a batch), and over all
+// the time since the batch ended. Not thread-safe: its owner (the
+// scheduler) serialises calls.
 class CpuSampler {
  public:
   CpuSampler(int cpus, absl::Duration slice);
@@ -60,7 +63,9 @@ class CpuSampler {
 
   const int cpus_;
   const absl::Duration slice_;
-  absl::Time since_ = absl::InfinitePast();
+  absl::Time batch_end_ = absl::InfinitePast();
+  absl::Duration used_at_batch_end_;
+  absl::Time since_ = absl::InfinitePast();  // the slice's start
   absl::Duration used_since_;
   double busy_ = -1;
 };
