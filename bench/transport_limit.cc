@@ -8,18 +8,25 @@
 // With --async-infer, ModelInfer runs instead on the completion-queue API,
 // answered inline by one thread: gRPC's leanest server path, measured ~15%
 // cheaper per request than the callback API here (bench/README.md).
+// With --handoff, either API's answers are written by another thread that
+// takes every call queued since its last round, as inferd's model workers
+// do: the shape of inferd's own ModelInfer path, without the model.
 //
 //   build/bin/inferd-transport-limit --model-dir=/tmp/models/mlp --port=0
 //   build/bin/inferd-transport-limit --model-dir=... --port=0 --async-infer
+//   build/bin/inferd-transport-limit --model-dir=... --port=0 --handoff
 
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -46,6 +53,9 @@ ABSL_FLAG(int, port, 0, "gRPC port on 127.0.0.1; 0 picks a free port.");
 ABSL_FLAG(bool, async_infer, false,
           "Serve ModelInfer on the completion-queue API from one thread "
           "instead of the callback API.");
+ABSL_FLAG(bool, handoff, false,
+          "Answer ModelInfer from another thread, which takes every call "
+          "queued since its last round (as inferd's model workers do).");
 
 namespace inferd {
 namespace {
@@ -84,6 +94,52 @@ void FillTensorMetadata(const std::string& name, inference::DataType type,
   for (int64_t dim : dims) out->add_shape(dim);
 }
 
+// --handoff: one thread that runs, in rounds, every task queued since its
+// last round, as a model worker runs a batch and answers its requests.
+class Handoff {
+ public:
+  Handoff() : thread_([this] { Run(); }) {}
+  ~Handoff() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  Handoff(const Handoff&) = delete;
+  Handoff& operator=(const Handoff&) = delete;
+
+  void Post(std::function<void()> task) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      tasks_.push_back(std::move(task));
+    }
+    wake_.notify_one();
+  }
+
+ private:
+  void Run() {
+    std::vector<std::function<void()>> round;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+        if (tasks_.empty()) return;
+        round.swap(tasks_);
+      }
+      for (auto& task : round) task();
+      round.clear();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::vector<std::function<void()>> tasks_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
 grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
                                  const grpc::Status& status) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -105,8 +161,10 @@ struct OutputSpec {
 class TransportLimitService final
     : public inference::GRPCInferenceService::CallbackService {
  public:
-  explicit TransportLimitService(const inference::ModelConfig& config)
-      : name_(config.name()),
+  // `handoff` (null: answer inline) must outlive the service.
+  TransportLimitService(const inference::ModelConfig& config, Handoff* handoff)
+      : handoff_(handoff),
+        name_(config.name()),
         batched_(config.max_batch_size() > 0),
         input_count_(config.input_size()) {
     metadata_.set_name(config.name());
@@ -164,7 +222,12 @@ class TransportLimitService final
       grpc::CallbackServerContext* context,
       const inference::ModelInferRequest* request,
       inference::ModelInferResponse* response) override {
-    return Answer(context, Infer(*request, response));
+    if (handoff_ == nullptr) return Answer(context, Infer(*request, response));
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    handoff_->Post([this, reactor, request, response] {
+      reactor->Finish(Infer(*request, response));
+    });
+    return reactor;
   }
 
   // ModelInfer's answer to `request`, written to `response`.
@@ -212,6 +275,7 @@ class TransportLimitService final
                                      "\"; this server has \"", name_, "\""));
   }
 
+  Handoff* const handoff_;
   const std::string name_;
   const bool batched_;
   const int input_count_;
@@ -219,36 +283,71 @@ class TransportLimitService final
   std::vector<OutputSpec> outputs_;
 };
 
+// GRPCInferenceService with ModelInfer on gRPC's completion-queue API and
+// every other RPC on the callback API. gRPC decides each method's API by
+// the order its wrappers apply: WithAsyncMethod_ModelInfer must wrap the
+// plain Service first (which drops ModelInfer's synchronous handler), and no
+// WithCallbackMethod_ModelInfer may follow. The generated CallbackService
+// marks ModelInfer as a callback, and gRPC would keep it one. Every method
+// of the service must appear below: one left out would stay synchronous and
+// make gRPC start its synchronous thread pool for it.
+using Grpc = inference::GRPCInferenceService;
+// clang-format off
+using CallbackServiceWithQueuedInfer =
+    Grpc::WithCallbackMethod_ServerLive<
+    Grpc::WithCallbackMethod_ServerReady<
+    Grpc::WithCallbackMethod_ModelReady<
+    Grpc::WithCallbackMethod_ServerMetadata<
+    Grpc::WithCallbackMethod_ModelMetadata<
+    Grpc::WithCallbackMethod_ModelStreamInfer<
+    Grpc::WithCallbackMethod_ModelConfig<
+    Grpc::WithCallbackMethod_ModelStatistics<
+    Grpc::WithCallbackMethod_RepositoryIndex<
+    Grpc::WithCallbackMethod_RepositoryModelLoad<
+    Grpc::WithCallbackMethod_RepositoryModelUnload<
+    Grpc::WithCallbackMethod_SystemSharedMemoryStatus<
+    Grpc::WithCallbackMethod_SystemSharedMemoryRegister<
+    Grpc::WithCallbackMethod_SystemSharedMemoryUnregister<
+    Grpc::WithCallbackMethod_CudaSharedMemoryStatus<
+    Grpc::WithCallbackMethod_CudaSharedMemoryRegister<
+    Grpc::WithCallbackMethod_CudaSharedMemoryUnregister<
+    Grpc::WithCallbackMethod_TraceSetting<
+    Grpc::WithCallbackMethod_LogSettings<
+    Grpc::WithAsyncMethod_ModelInfer<
+    Grpc::Service>>>>>>>>>>>>>>>>>>>>;
+// clang-format on
+
 // The same answers with ModelInfer on gRPC's completion-queue API, served by
-// one thread that answers inline: no callback executor, no thread hops. The
-// other RPCs stay synchronous (gRPC cannot mix async with callback methods
-// in one service).
-class AsyncInferService final
-    : public inference::GRPCInferenceService::WithAsyncMethod_ModelInfer<
-          inference::GRPCInferenceService::Service> {
+// one thread (inline, or handed off with --handoff): no callback executor.
+// The other RPCs stay on the callback API (CallbackServiceWithQueuedInfer),
+// as they would in inferd (bench/experiments/queued_model_infer.patch).
+class AsyncInferService final : public CallbackServiceWithQueuedInfer {
  public:
-  explicit AsyncInferService(const TransportLimitService* answers)
-      : answers_(answers) {}
+  // `handoff` (null: answer inline) must outlive the service.
+  AsyncInferService(const TransportLimitService* answers, Handoff* handoff)
+      : answers_(answers), handoff_(handoff) {}
 
-  grpc::Status ServerLive(grpc::ServerContext* /*context*/,
-                          const inference::ServerLiveRequest* /*request*/,
-                          inference::ServerLiveResponse* response) override {
+  grpc::ServerUnaryReactor* ServerLive(
+      grpc::CallbackServerContext* context,
+      const inference::ServerLiveRequest* /*request*/,
+      inference::ServerLiveResponse* response) override {
     response->set_live(true);
-    return grpc::Status::OK;
+    return inferd::Answer(context, grpc::Status::OK);
   }
 
-  grpc::Status ServerReady(grpc::ServerContext* /*context*/,
-                           const inference::ServerReadyRequest* /*request*/,
-                           inference::ServerReadyResponse* response) override {
+  grpc::ServerUnaryReactor* ServerReady(
+      grpc::CallbackServerContext* context,
+      const inference::ServerReadyRequest* /*request*/,
+      inference::ServerReadyResponse* response) override {
     response->set_ready(true);
-    return grpc::Status::OK;
+    return inferd::Answer(context, grpc::Status::OK);
   }
 
-  grpc::Status ModelMetadata(
-      grpc::ServerContext* /*context*/,
+  grpc::ServerUnaryReactor* ModelMetadata(
+      grpc::CallbackServerContext* context,
       const inference::ModelMetadataRequest* request,
       inference::ModelMetadataResponse* response) override {
-    return answers_->Metadata(*request, response);
+    return inferd::Answer(context, answers_->Metadata(*request, response));
   }
 
   // Answers ModelInfer calls from `cq` until it shuts down, keeping
@@ -266,9 +365,11 @@ class AsyncInferService final
       }
       Post(cq);
       call->answered = true;
-      call->writer.Finish(call->response,
-                          answers_->Infer(call->request, &call->response),
-                          call);
+      if (handoff_ == nullptr) {
+        Answer(call);
+      } else {
+        handoff_->Post([this, call] { Answer(call); });
+      }
     }
   }
 
@@ -282,6 +383,11 @@ class AsyncInferService final
     bool answered = false;
   };
 
+  void Answer(Call* call) const {
+    call->writer.Finish(call->response,
+                        answers_->Infer(call->request, &call->response), call);
+  }
+
   void Post(grpc::ServerCompletionQueue* cq) {
     auto* call = new Call;
     RequestModelInfer(&call->context, &call->request, &call->writer, cq, cq,
@@ -289,12 +395,15 @@ class AsyncInferService final
   }
 
   const TransportLimitService* answers_;
+  Handoff* const handoff_;
 };
 
 int Serve(const inference::ModelConfig& config, const sigset_t& stop_signals) {
   const bool async = absl::GetFlag(FLAGS_async_infer);
-  TransportLimitService callback_service(config);
-  AsyncInferService async_service(&callback_service);
+  std::unique_ptr<Handoff> handoff;
+  if (absl::GetFlag(FLAGS_handoff)) handoff = std::make_unique<Handoff>();
+  TransportLimitService callback_service(config, handoff.get());
+  AsyncInferService async_service(&callback_service, handoff.get());
   int port = 0;
   grpc::ServerBuilder builder;
   builder.AddListeningPort(
