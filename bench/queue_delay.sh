@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The adaptive queue delay (inferd's default) against Triton's fixed delay
-# and against no batching, on the benchmark MLP: exports mlp (adaptive),
-# mlp_fixed (the same with INFERD_QUEUE_DELAY "fixed") and mlp_nobatch,
-# starts inferd pinned to CPU 1, and runs inferd-bench pinned to CPU 0 at
-# each concurrency level, RUNS times alternating the models. Prints one line
-# per model, level and run. Needs a build (scripts/build.sh).
+# The adaptive queue delay (inferd's default) against Triton's fixed delay,
+# against no batching and against the Python baseline
+# (bench/python_baseline/server.py), on the benchmark MLP: exports mlp
+# (adaptive), mlp_fixed (the same with INFERD_QUEUE_DELAY "fixed") and
+# mlp_nobatch, starts inferd and the Python baseline pinned to CPU 1 (one
+# of them busy at a time), and runs inferd-bench pinned to CPU 0 at each
+# concurrency level, RUNS times alternating the four. Prints one line per
+# system, level and run. Needs a build (scripts/build.sh).
 #
 #   bench/queue_delay.sh                        # c=1,64, 3 runs, 4 s each
 #   CONCURRENCY=1,8,64 RUNS=5 DURATION=5 bench/queue_delay.sh
@@ -15,7 +17,8 @@ concurrency=${CONCURRENCY:-1,64}
 runs=${RUNS:-3}
 duration=${DURATION:-4}
 models=$(mktemp -d)
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$models"' EXIT
+python_server=""
+trap 'kill $server $python_server 2>/dev/null; wait $server $python_server 2>/dev/null; rm -rf "$models"' EXIT
 "$root/.venv/bin/python" "$root/examples/mlp/export.py" --repository "$models" \
   --formats torchscript >/dev/null 2>&1
 cp -r "$models/mlp" "$models/mlp_fixed"
@@ -32,13 +35,25 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 [[ -n "$port" ]] || { cat "$models/inferd.log"; exit 1; }
+taskset -c 1 "$root/.venv/bin/python" "$root/bench/python_baseline/server.py" \
+  --model-dir="$models/mlp" --port=0 >"$models/python.log" 2>&1 &
+python_server=$!
+python_port=""
+for _ in $(seq 600); do
+  python_port=$(grep -o 'listening on [^ ]*' "$models/python.log" | grep -o '[0-9]*$' || true)
+  [[ -n "$python_port" ]] && break
+  sleep 0.1
+done
+[[ -n "$python_port" ]] || { cat "$models/python.log"; exit 1; }
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 for run in $(seq "$runs"); do
-  for model in mlp mlp_fixed mlp_nobatch; do
-    taskset -c 0 "$bin/inferd-bench" --server="127.0.0.1:$port" --model="$model" \
+  for system in mlp mlp_fixed mlp_nobatch python; do
+    model=$system target=$port
+    [[ $system == python ]] && model=mlp target=$python_port
+    taskset -c 0 "$bin/inferd-bench" --server="127.0.0.1:$target" --model="$model" \
       --concurrency="$concurrency" --duration="$duration" --warmup=1 2>&1 |
-      awk -F'|' -v run="$run" -v model="$model" '$2 ~ model {
+      awk -F'|' -v run="$run" -v model="$model" -v sys="$system" '$2 ~ model {
         printf "run %s %-12s c=%-4s %9s infer/s  p50 %7s ms  p99 %7s ms\n",
-          run, model, $4+0, $7+0, $8+0, $10+0 }'
+          run, sys, $4+0, $7+0, $8+0, $10+0 }'
   done
 done

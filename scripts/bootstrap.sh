@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # Installs what inferd needs to build, test and run its example, and nothing
 # else: Debian's packages (toolchain, gRPC, Protobuf, Abseil, prometheus-cpp,
-# GoogleTest, Prometheus), then the project's virtual environment .venv/ with
-# the pinned Python packages of requirements.txt (PyTorch, whose wheel also
-# carries the LibTorch inferd links). Non-interactive and idempotent: when
-# everything is present it only checks (about a second). Uses sudo when not
-# root.
+# GoogleTest, Prometheus) and Debian's Abseil source (for the TSan build),
+# then the project's virtual environment .venv/ with the pinned Python
+# packages of requirements.txt (PyTorch, whose wheel also carries the
+# LibTorch inferd links). Non-interactive and idempotent: when everything is
+# present it only checks (about a second). Uses sudo when not root.
+#
+#   scripts/bootstrap.sh            # everything
+#   scripts/bootstrap.sh --debian   # Debian's packages and Abseil source
+#                                   # only: what the Torch-free builds need
+#                                   # (scripts/test.sh starts clang-tidy
+#                                   # on them while the venv installs)
 set -euo pipefail
+case ${1:-} in
+  "" | --debian) ;;
+  *) echo "usage: scripts/bootstrap.sh [--debian]" >&2; exit 2 ;;
+esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(
@@ -63,39 +73,6 @@ else
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The venv is (re)filled only when requirements.txt changed since the last
-# successful install; the stamp holds a copy of what was installed.
-venv="$root/.venv"
-stamp="$venv/.inferd-requirements"
-if [[ -x "$venv/bin/python" ]] && cmp -s "$root/requirements.txt" "$stamp"; then
-  echo "bootstrap: .venv matches requirements.txt"
-else
-  echo "bootstrap: installing requirements.txt into .venv (first time: ~5.5 GB, mostly the CUDA libraries of the torch wheel)"
-  /usr/bin/python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    --requirement "$root/requirements.txt"
-  cp "$root/requirements.txt" "$stamp"
-fi
-
-# The torch wheel's CMake package enables CMake's CUDA language, so even a
-# CPU-only build needs nvcc to configure. Debian 12 has no CUDA 13; without
-# a CUDA toolkit on the machine, PyPI's NVIDIA wheels (the version torch
-# 2.14.1 pins) go to .cuda/, where cmake/FindProjectTorch.cmake looks.
-# lib64 and the unversioned libcudart.so are where nvcc and FindCUDA look.
-cuda="$root/.cuda/nvidia/cu13"
-if nvcc --version >/dev/null 2>&1 ||
-  /usr/local/cuda/bin/nvcc --version >/dev/null 2>&1; then
-  echo "bootstrap: nvcc present"
-elif [[ -x "$cuda/bin/nvcc" ]]; then
-  echo "bootstrap: nvcc present in .cuda/"
-else
-  echo "bootstrap: no CUDA toolkit; installing PyPI's nvcc into .cuda/"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    --target "$root/.cuda" "cuda-toolkit[nvcc]==13.0.3"
-  ln -sfn lib "$cuda/lib64"
-  ln -sf libcudart.so.13 "$cuda/lib/libcudart.so"
-fi
-
 # scripts/sanitize.sh's ThreadSanitizer stage needs Abseil's synchronization
 # library compiled with -fsanitize=thread: absl::Mutex locks with futexes
 # inside libabsl_synchronization, which ThreadSanitizer only understands when
@@ -129,4 +106,39 @@ else
   dpkg-source --no-check -x "$download/abseil_$absl_version.dsc" \
     "$absl_src/$absl_version" >/dev/null
   rm -rf "$download"
+fi
+
+if [[ ${1:-} == --debian ]]; then exit 0; fi
+
+# The venv is (re)filled only when requirements.txt changed since the last
+# successful install; the stamp holds a copy of what was installed.
+venv="$root/.venv"
+stamp="$venv/.inferd-requirements"
+if [[ -x "$venv/bin/python" ]] && cmp -s "$root/requirements.txt" "$stamp"; then
+  echo "bootstrap: .venv matches requirements.txt"
+else
+  echo "bootstrap: installing requirements.txt into .venv (first time: ~5.5 GB, mostly the CUDA libraries of the torch wheel)"
+  /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --requirement "$root/requirements.txt"
+  cp "$root/requirements.txt" "$stamp"
+fi
+
+# The torch wheel's CMake package enables CMake's CUDA language, so even a
+# CPU-only build needs nvcc to configure. Debian 12 has no CUDA 13; without
+# a CUDA toolkit on the machine, PyPI's NVIDIA wheels (the version torch
+# 2.14.1 pins) go to .cuda/, where cmake/FindProjectTorch.cmake looks.
+# lib64 and the unversioned libcudart.so are where nvcc and FindCUDA look.
+cuda="$root/.cuda/nvidia/cu13"
+if nvcc --version >/dev/null 2>&1 ||
+  /usr/local/cuda/bin/nvcc --version >/dev/null 2>&1; then
+  echo "bootstrap: nvcc present"
+elif [[ -x "$cuda/bin/nvcc" ]]; then
+  echo "bootstrap: nvcc present in .cuda/"
+else
+  echo "bootstrap: no CUDA toolkit; installing PyPI's nvcc into .cuda/"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --target "$root/.cuda" "cuda-toolkit[nvcc]==13.0.3"
+  ln -sfn lib "$cuda/lib64"
+  ln -sf libcudart.so.13 "$cuda/lib/libcudart.so"
 fi
