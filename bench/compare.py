@@ -14,7 +14,8 @@ One run measures, on the same models, machine and load generator
   transport        bench/transport_limit: the same gRPC API answering without
                    a model (what gRPC itself costs here)
   transport-async  the same with ModelInfer on gRPC's completion-queue API,
-                   answered inline by one thread (gRPC's leanest path)
+                   answered inline by one thread (the other RPCs on the
+                   callback API); the better of the two is the ceiling's
 and, with build/bin/inferd-inprocess-limit, the model called in-process from
 C++ at the mean batch sizes inferd formed at each level (the best a server
 could do), for the TorchScript model and for the .pt2 package. Servers run pinned to SERVER_CPUS, the client to CLIENT_CPUS.

@@ -6,8 +6,9 @@
 // zero bytes. Benchmarked with inferd-bench next to inferd, it marks the
 // ceiling that protobuf, HTTP/2 and gRPC's threads leave on this machine.
 // With --async-infer, ModelInfer runs instead on the completion-queue API,
-// answered inline by one thread: gRPC's leanest server path, measured ~15%
-// cheaper per request than the callback API here (bench/README.md).
+// answered inline by one thread, the other RPCs staying on the callback
+// API. Which API costs less per request has varied with the machine and
+// the answering thread (bench/README.md, "The completion-queue gRPC path").
 // With --handoff, either API's answers are written by another thread that
 // takes every call queued since its last round, as inferd's model workers
 // do: the shape of inferd's own ModelInfer path, without the model.
@@ -332,7 +333,7 @@ class AsyncInferService final : public CallbackServiceWithQueuedInfer {
       const inference::ServerLiveRequest* /*request*/,
       inference::ServerLiveResponse* response) override {
     response->set_live(true);
-    return inferd::Answer(context, grpc::Status::OK);
+    return Answer(context, grpc::Status::OK);
   }
 
   grpc::ServerUnaryReactor* ServerReady(
@@ -340,14 +341,14 @@ class AsyncInferService final : public CallbackServiceWithQueuedInfer {
       const inference::ServerReadyRequest* /*request*/,
       inference::ServerReadyResponse* response) override {
     response->set_ready(true);
-    return inferd::Answer(context, grpc::Status::OK);
+    return Answer(context, grpc::Status::OK);
   }
 
   grpc::ServerUnaryReactor* ModelMetadata(
       grpc::CallbackServerContext* context,
       const inference::ModelMetadataRequest* request,
       inference::ModelMetadataResponse* response) override {
-    return inferd::Answer(context, answers_->Metadata(*request, response));
+    return Answer(context, answers_->Metadata(*request, response));
   }
 
   // Answers ModelInfer calls from `cq` until it shuts down, keeping
@@ -366,9 +367,9 @@ class AsyncInferService final : public CallbackServiceWithQueuedInfer {
       Post(cq);
       call->answered = true;
       if (handoff_ == nullptr) {
-        Answer(call);
+        Respond(call);
       } else {
-        handoff_->Post([this, call] { Answer(call); });
+        handoff_->Post([this, call] { Respond(call); });
       }
     }
   }
@@ -383,7 +384,7 @@ class AsyncInferService final : public CallbackServiceWithQueuedInfer {
     bool answered = false;
   };
 
-  void Answer(Call* call) const {
+  void Respond(Call* call) const {
     call->writer.Finish(call->response,
                         answers_->Infer(call->request, &call->response), call);
   }
