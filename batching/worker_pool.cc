@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/io_class_governor.h"
 #include "common/thread_scheduling.h"
 
 namespace inferd::batching {
@@ -93,8 +94,9 @@ std::unique_ptr<PoolJob> WorkerPool::NextJobLocked(absl::Time now,
 
 void WorkerPool::WorkerLoop() {
   // Wake-ups of request threads must not preempt a batch mid-run (see
-  // common/thread_scheduling.h); a no-op unless the server asked for it.
-  RunInDefaultClass();
+  // common/thread_scheduling.h): the default class, whichever class the I/O
+  // threads are in now or later (common/io_class_governor.h).
+  const ModelThread model_thread;
   NameCurrentThread("batch-worker");
   mu_.Lock();
   while (!stopping_) {

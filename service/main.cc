@@ -21,6 +21,7 @@
 #include "absl/synchronization/notification.h"
 #include "batching/worker_pool.h"
 #include "common/flags_util.h"
+#include "common/io_class_governor.h"
 #include "common/logging.h"
 #include "common/memory_trim.h"
 #include "common/stop_signals.h"
@@ -58,13 +59,18 @@ ABSL_FLAG(int, intra_op_threads, 1,
           "gRPC need the cores, and more threads per operator oversubscribe "
           "them (see bench/README.md). 0 keeps LibTorch's default (one per "
           "core). A model's INTRA_OP_THREAD_COUNT parameter overrides it.");
-ABSL_FLAG(bool, batch_class_io_threads, true,
-          "Run gRPC's and other non-model threads in Linux's SCHED_BATCH "
-          "class, model workers in the default class, so that a request "
-          "arriving mid-batch does not preempt the worker running the batch "
-          "(+22-34% throughput on a busy core, bench/README.md). CPU shares "
-          "are unchanged; no privilege needed. false: every thread in the "
-          "default class.");
+ABSL_FLAG(std::string, batch_class_io_threads, "auto",
+          "Scheduling class of gRPC's and other non-model threads. true: "
+          "Linux's SCHED_BATCH, model workers in the default class, so that "
+          "a request arriving mid-batch does not preempt the worker running "
+          "the batch (+22-34% throughput on a busy core, bench/README.md); "
+          "CPU shares unchanged, no privilege needed. But a SCHED_BATCH "
+          "thread does not preempt other programs either: on CPUs another "
+          "program keeps busy it costs 3.4-8x at concurrency 1. auto: "
+          "SCHED_BATCH while other programs use under a tenth of a CPU of "
+          "the process's CPUs, read every 0.5 s; the default class at once "
+          "when they use more, SCHED_BATCH again after 2 s quiet. false: "
+          "every thread in the default class.");
 ABSL_FLAG(std::string, worker_pool, "shared",
           "shared: one pool of model workers per device, shared fairly by "
           "every model version (each still runs at most instance_group count "
@@ -638,10 +644,23 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const sigset_t stop_signals = inferd::BlockStopSignals();
   // Before any thread starts, so that they all inherit the class.
-  if (absl::GetFlag(FLAGS_batch_class_io_threads)) {
+  const std::string io_class = absl::GetFlag(FLAGS_batch_class_io_threads);
+  if (io_class != "auto" && io_class != "true" && io_class != "false") {
+    std::fprintf(stderr,
+                 "inferd: --batch-class-io-threads=%s: expected auto, true "
+                 "or false\n",
+                 io_class.c_str());
+    return 2;
+  }
+  std::unique_ptr<inferd::IoClassGovernor> io_class_governor;
+  if (io_class != "false") {
     if (absl::Status s = inferd::RunInBatchClass(); !s.ok()) {
       inferd::LogWarning("--batch-class-io-threads: ", s.message(),
                          "; all threads stay in the default class");
+    } else if (io_class == "auto") {
+      io_class_governor = std::make_unique<inferd::IoClassGovernor>(
+          inferd::IoClassGovernor::Options());
+      io_class_governor->Start();
     }
   }
   inferd::ConfigureTorchThreads(absl::GetFlag(FLAGS_intra_op_threads),
