@@ -12,8 +12,7 @@
 #
 # Arguments are passed to inferd.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-bin="$root/build/bin"
+. "$(dirname "$0")/lib.sh"
 out=${OUT:-$root/bench/results}
 concurrency=${CONCURRENCY:-1,2,4,8,16,32,64,128}
 duration=${DURATION:-10}
@@ -35,16 +34,9 @@ pin_server=(); pin_client=()
   "$@" 2>"$log" &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$models"' EXIT
-port=""
-for _ in $(seq 300); do
-  port=$(grep -o 'listening for gRPC on [^ ]*' "$log" | grep -o '[0-9]*$' || true)
-  [[ -n "$port" ]] && break
-  kill -0 $server 2>/dev/null || { cat "$log"; exit 1; }
-  sleep 0.1
-done
-[[ -n "$port" ]] || { echo "inferd did not start" >&2; cat "$log"; exit 1; }
+port=$(await_port "$log" 'listening for gRPC on')
 
-echo "# $(date -u +%FT%TZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+print_machine
 echo "# inferd $* ; server cpus: ${SERVER_CPUS:-any}; client cpus: ${CLIENT_CPUS:-any}"
 for model in ${bench_models//,/ }; do
   "${pin_client[@]}" "$bin/inferd-bench" --server="127.0.0.1:$port" \

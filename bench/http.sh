@@ -22,8 +22,7 @@
 #   CONCURRENCY=1,8,64 RUNS=5 DURATION=5 bench/http.sh
 #   SERVERS=microhttpd,httplib,httplib-tuned bench/http.sh
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-bin="$root/build/bin"
+. "$(dirname "$0")/lib.sh"
 concurrency=${CONCURRENCY:-1,64}
 runs=${RUNS:-3}
 duration=${DURATION:-4}
@@ -37,17 +36,8 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; do
   --formats torchscript >/dev/null 2>&1
 
 # The port that log $1 names after "listening for $2 ... on HOST:"; waits up
-# to 30 s for it.
-listening_port() {
-  local port=""
-  for _ in $(seq 300); do
-    port=$(grep -o "listening for $2.* on [^ ]*" "$1" | grep -o '[0-9]*$' || true)
-    [[ -n "$port" ]] && { echo "$port"; return; }
-    sleep 0.1
-  done
-  cat "$1" >&2
-  return 1
-}
+# to 60 s for it.
+listening_port() { await_port "$1" "listening for $2.* on"; }
 
 taskset -c 1 "$bin/inferd" --model-repository="$models" --grpc-port=0 --http-port=0 \
   --metrics-port=0 2>"$models/inferd.log" &
@@ -77,7 +67,7 @@ for server in "${servers[@]}"; do
       exit 2 ;;
   esac
 done
-echo "# $(date -u +%FT%TZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+print_machine
 cases=(grpc)
 for server in "${servers[@]}"; do cases+=("json/$server" "binary/$server"); done
 clock_ticks=$(getconf CLK_TCK)

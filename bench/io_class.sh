@@ -11,8 +11,7 @@
 #   bench/io_class.sh                                   # c=1,64, 3 rounds
 #   LOADS=busy CONCURRENCY=1 RUNS=5 DURATION=5 bench/io_class.sh
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-bin="$root/build/bin"
+. "$(dirname "$0")/lib.sh"
 concurrency=${CONCURRENCY:-1,64}
 runs=${RUNS:-3}
 duration=${DURATION:-4}
@@ -28,7 +27,7 @@ trap 'stop_all; rm -rf "$models"' EXIT
   --formats torchscript >/dev/null 2>&1
 rm -rf "$models/mlp_nobatch"
 
-echo "# $(date -u +%FT%TZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+print_machine
 for load in $loads; do
   hogs=()
   if [[ $load == busy ]]; then
@@ -44,13 +43,7 @@ for load in $loads; do
         --http-port=0 --metrics-port=0 --batch-class-io-threads="$setting" \
         2>"$log" &
       server=$!
-      port=""
-      for _ in $(seq 600); do
-        port=$(grep -o 'listening for gRPC on [^ ]*' "$log" | grep -o '[0-9]*$' || true)
-        [[ -n "$port" ]] && break
-        sleep 0.1
-      done
-      [[ -n "$port" ]] || { cat "$log" >&2; exit 1; }
+      port=$(await_port "$log" 'listening for gRPC on')
       result=$(taskset -c 0 "$bin/inferd-bench" --server="127.0.0.1:$port" --model=mlp \
         --concurrency="$concurrency" --duration="$duration" --warmup=1 2>&1)
       moves=$(grep -c 'I/O threads' "$log" || true)

@@ -11,8 +11,7 @@
 #   bench/multi_model.sh                       # N=2,4, 3 runs, 5 s each
 #   MODELS=2,4 RUNS=5 DURATION=10 COUNT=2 bench/multi_model.sh
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-bin="$root/build/bin"
+. "$(dirname "$0")/lib.sh"
 model_counts=${MODELS:-2,4}
 runs=${RUNS:-3}
 duration=${DURATION:-5}
@@ -45,17 +44,10 @@ start_server() {
   taskset -c "$server_cpus" "$bin/inferd" --model-repository="$repo" --grpc-port=0 --http-port=0 \
     --metrics-port=0 --worker-pool="$mode" 2>"$work/inferd.log" &
   server=$!
-  port=""
-  for _ in $(seq 300); do
-    port=$(grep -o 'listening for gRPC on [^ ]*' "$work/inferd.log" | grep -o '[0-9]*$' || true)
-    [[ -n "$port" ]] && return 0
-    sleep 0.1
-  done
-  cat "$work/inferd.log"
-  exit 1
+  port=$(await_port "$work/inferd.log" 'listening for gRPC on') || exit 1
 }
 
-echo "# $(date -u +%FT%TZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+print_machine
 echo "# server on CPU $server_cpus, clients on CPU $client_cpus, c=$concurrency per model, instance_group count $count, ${duration}s"
 for n in ${model_counts//,/ }; do
   for run in $(seq "$runs"); do

@@ -11,8 +11,7 @@
 #   bench/queue_delay.sh                        # c=1,64, 3 runs, 4 s each
 #   CONCURRENCY=1,8,64 RUNS=5 DURATION=5 bench/queue_delay.sh
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-bin="$root/build/bin"
+. "$(dirname "$0")/lib.sh"
 concurrency=${CONCURRENCY:-1,64}
 runs=${RUNS:-3}
 duration=${DURATION:-4}
@@ -25,18 +24,6 @@ cp -r "$models/mlp" "$models/mlp_fixed"
 sed -i 's/name: "mlp"/name: "mlp_fixed"/' "$models/mlp_fixed/config.pbtxt"
 echo 'parameters { key: "INFERD_QUEUE_DELAY" value: { string_value: "fixed" } }' \
   >>"$models/mlp_fixed/config.pbtxt"
-# Prints the port that LOG's first line matching "PATTERN <address>:<port>"
-# names, waiting up to 60 s for it; prints the log and fails without one.
-await_port() {
-  local log=$1 pattern=$2 port=""
-  for _ in $(seq 600); do
-    port=$(grep -o "$pattern [^ ]*" "$log" | grep -o '[0-9]*$' || true)
-    [[ -n "$port" ]] && { echo "$port"; return 0; }
-    sleep 0.1
-  done
-  cat "$log" >&2
-  return 1
-}
 taskset -c 1 "$bin/inferd" --model-repository="$models" --grpc-port=0 --http-port=0 \
   --metrics-port=0 2>"$models/inferd.log" &
 server=$!
@@ -45,7 +32,7 @@ taskset -c 1 "$root/.venv/bin/python" "$root/bench/python_baseline/server.py" \
   --model-dir="$models/mlp" --port=0 >"$models/python.log" 2>&1 &
 python_server=$!
 python_port=$(await_port "$models/python.log" 'listening on')
-echo "# $(date -u +%FT%TZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+print_machine
 for run in $(seq "$runs"); do
   for system in mlp mlp_fixed mlp_nobatch python; do
     model=$system target=$port
