@@ -6,9 +6,12 @@
 # (scripts/fuzz.sh) and the sanitized unit tests (scripts/sanitize.sh asan).
 # Prints the build directory: build-sanitize/, or DIR when given
 # (scripts/sanitize.sh tidy reads the same compile commands from its own
-# build-tidy/, so that it can run while the ASan stage builds).
+# build-tidy/, so that it can run while the ASan stage builds). With
+# `torch`, the same sanitizers on what links LibTorch instead: the server
+# binary and the end-to-end tests (scripts/sanitize.sh asan_e2e, in
+# build-asan-torch/).
 #
-#   scripts/asan_configure.sh [DIR]
+#   scripts/asan_configure.sh [DIR [torch]]
 #
 # -fvisibility-inlines-hidden: a binary does not export its (instrumented)
 # copies of inline library code, so Debian's uninstrumented libraries keep
@@ -18,10 +21,19 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-"$root/build-sanitize"}
-flags="-O1 -gline-tables-only -fno-omit-frame-pointer -fvisibility-inlines-hidden -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=all"
+what=${2:-torch-free}
+flags="-O1 -gline-tables-only -fno-omit-frame-pointer -fvisibility-inlines-hidden -fsanitize=address,undefined -fno-sanitize-recover=all"
+if [[ $what == torch ]]; then
+  # The server, its LibTorch backends and the end-to-end tests (LibTorch
+  # itself is not instrumented); no unit tests, no fuzzers.
+  options=(-DINFERD_TORCH=ON -DINFERD_FUZZ=OFF -DINFERD_TORCH_FREE_UNIT_TESTS=OFF)
+else
+  flags="$flags -fsanitize=fuzzer-no-link"
+  options=(-DINFERD_TORCH=OFF -DINFERD_FUZZ=ON)
+fi
 cmake -S "$root" -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_FLAGS="$flags" \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-DNDEBUG" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
-  -DINFERD_TORCH=OFF -DINFERD_FUZZ=ON -DINFERD_BUILD_TESTS=ON >/dev/null
+  -DINFERD_BUILD_TESTS=ON "${options[@]}" >/dev/null
 echo "$out"

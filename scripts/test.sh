@@ -4,8 +4,9 @@
 # LibTorch or models, end-to-end tests against a real server and real models
 # made by the make_test_models fixture, the swap test under load), then the
 # sanitizer builds (the Torch-free unit tests under ASan and UBSan, the
-# batching and model_store tests under TSan), a short fuzz run of the
-# parsers (scripts/sanitize.sh asan tsan, scripts/fuzz.sh), and clang-tidy
+# batching and model_store tests under TSan, the server and the end-to-end
+# tests under ASan and UBSan), a short fuzz run of the parsers
+# (scripts/sanitize.sh asan tsan asan_e2e, scripts/fuzz.sh), and clang-tidy
 # (scripts/sanitize.sh tidy), which runs in the background at the lowest
 # CPU priority from the Debian packages' install on and is waited for at
 # the end. Extra arguments go to ctest, e.g. -L e2e. Prints how long each
@@ -63,6 +64,10 @@ stage fuzz
 # The batching and model_store tests under ThreadSanitizer (build-tsan/).
 "$root/scripts/sanitize.sh" tsan
 stage tsan
+# The server with its LibTorch backends under ASan and UBSan
+# (build-asan-torch/): the end-to-end tests, on the models CTest made.
+"$root/scripts/sanitize.sh" asan_e2e
+stage asan_e2e
 # clang-tidy: what is left of it after the stages above is all this adds.
 tidy_rc=0
 wait "$tidy_pid" || tidy_rc=$?
