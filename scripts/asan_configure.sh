@@ -22,6 +22,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-"$root/build-sanitize"}
 what=${2:-torch-free}
+if [[ $what != torch && $what != torch-free ]]; then
+  echo "usage: scripts/asan_configure.sh [DIR [torch|torch-free]] (got: $what)" >&2
+  exit 2
+fi
 flags="-O1 -gline-tables-only -fno-omit-frame-pointer -fvisibility-inlines-hidden -fsanitize=address,undefined -fno-sanitize-recover=all"
 if [[ $what == torch ]]; then
   # The server, its LibTorch backends and the end-to-end tests (LibTorch

@@ -12,6 +12,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-20}
+if [[ ! $seconds =~ ^[0-9]+$ ]] || (($# > 1)); then
+  echo "usage: scripts/fuzz.sh [SECONDS] (a whole number; got: $*)" >&2
+  exit 2
+fi
 out=$("$root/scripts/asan_configure.sh")
 targets=(http_codec_fuzz model_config_fuzz infer_request_fuzz)
 cmake --build "$out" -j "$(nproc)" --target "${targets[@]}"
