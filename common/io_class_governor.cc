@@ -109,6 +109,7 @@ std::optional<IoClassGovernor::Reading> IoClassGovernor::ReadProcess() {
     if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
   }
   std::ifstream in("/proc/stat");
+  if (!in) return std::nullopt;  // e.g. no file descriptor left
   std::stringstream text;
   text << in.rdbuf();
   Reading reading;
@@ -179,6 +180,9 @@ void IoClassGovernor::Step(const Reading& reading) {
 
 void IoClassGovernor::LearnThreadsLocked() {
   const std::vector<pid_t> now = ProcessThreads();
+  // A process has at least this thread: none listed means /proc could not
+  // be read (e.g. no file descriptor left); what is known stays.
+  if (now.empty()) return;
   const std::set<pid_t> alive(now.begin(), now.end());
   const auto drop_ended = [&alive](std::set<pid_t>& known) {
     for (auto it = known.begin(); it != known.end();) {

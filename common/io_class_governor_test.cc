@@ -1,12 +1,15 @@
 #include "common/io_class_governor.h"
 
+#include <fcntl.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "common/thread_scheduling.h"
@@ -155,6 +158,40 @@ TEST(IoClassGovernorTest, ReadingsWithoutTimePassingChangeNothing) {
   governor.Step(At(4, 200, 0));  // time going back: none either
   EXPECT_TRUE(governor.batch());
   EXPECT_EQ(governor.switches(), 0);
+  RunInDefaultClass();
+}
+
+// With no file descriptor left, /proc cannot be read: no reading (rather
+// than one that looks quiet), and the threads already known still move.
+TEST(IoClassGovernorTest, FullFileTableGivesNoReadingAndKeepsTheThreads) {
+  ASSERT_TRUE(RunInBatchClass().ok());
+  {
+    Held io;
+    IoClassGovernor::Options options;
+    options.detector = {.shared_above_cpus = 0.1, .quiet_readings = 1};
+    IoClassGovernor governor(options);
+    governor.Step(At(0, 0, 0));
+    rlimit original{};
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &original), 0);
+    rlimit low = original;
+    low.rlim_cur = 256;
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+    std::vector<int> filler;
+    for (int fd; (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) {
+      filler.push_back(fd);
+    }
+    const bool read = IoClassGovernor::ReadProcess().has_value();
+    governor.Step(At(1, 1, 0));  // others: a whole CPU
+    const int policy = io.policy();
+    for (int fd : filler) close(fd);
+    setrlimit(RLIMIT_NOFILE, &original);
+    EXPECT_FALSE(read);
+    EXPECT_FALSE(governor.batch());
+    EXPECT_EQ(policy, SCHED_OTHER);
+    governor.Step(At(2, 1, 1));  // quiet again
+    EXPECT_TRUE(governor.batch());
+    EXPECT_EQ(io.policy(), SCHED_BATCH);
+  }
   RunInDefaultClass();
 }
 
