@@ -34,6 +34,8 @@ absl::StatusOr<std::vector<int>> GroupGpus(
         ".kind: KIND_GPU requested, but this build of inferd has no CUDA "
         "support (LibTorch without CUDA); use KIND_CPU"));
   }
+  // A count (c10::DeviceIndex, a signed char), never negative.
+  // NOLINTNEXTLINE(bugprone-signed-char-misuse,cert-str34-c)
   const int devices = static_cast<int>(torch::cuda::device_count());
   if (devices == 0) {
     return absl::InvalidArgumentError(absl::StrCat(

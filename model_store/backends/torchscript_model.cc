@@ -145,6 +145,7 @@ absl::StatusOr<std::vector<int>> MapInputs(const inference::ModelConfig& config,
 
 std::vector<int> MapOutputs(const inference::ModelConfig& config) {
   std::vector<int> slots;
+  slots.reserve(config.output_size());
   for (int i = 0; i < config.output_size(); ++i) {
     slots.push_back(IndexSuffix(config.output(i).name()).value_or(i));
   }
