@@ -1,8 +1,6 @@
 #include "common/io_class_governor.h"
 
-#include <fcntl.h>
 #include <sched.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -12,6 +10,7 @@
 #include <vector>
 
 #include "absl/synchronization/notification.h"
+#include "common/full_file_table.h"
 #include "common/thread_scheduling.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -171,20 +170,12 @@ TEST(IoClassGovernorTest, FullFileTableGivesNoReadingAndKeepsTheThreads) {
     options.detector = {.shared_above_cpus = 0.1, .quiet_readings = 1};
     IoClassGovernor governor(options);
     governor.Step(At(0, 0, 0));
-    rlimit original{};
-    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &original), 0);
-    rlimit low = original;
-    low.rlim_cur = 256;
-    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
-    std::vector<int> filler;
-    for (int fd; (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) {
-      filler.push_back(fd);
-    }
+    FullFileTable full;
+    ASSERT_TRUE(full.filled());
     const bool read = IoClassGovernor::ReadProcess().has_value();
     governor.Step(At(1, 1, 0));  // others: a whole CPU
     const int policy = io.policy();
-    for (int fd : filler) close(fd);
-    setrlimit(RLIMIT_NOFILE, &original);
+    full.Release();
     EXPECT_FALSE(read);
     EXPECT_FALSE(governor.batch());
     EXPECT_EQ(policy, SCHED_OTHER);

@@ -14,11 +14,11 @@
 
 #include <chrono>
 #include <memory>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/full_file_table.h"
 
 namespace inferd {
 namespace {
@@ -130,20 +130,12 @@ TEST(GrpcListenerTest, FullFileTableIsWaitedOut) {
   // The client's socket exists before the table is filled.
   const int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ASSERT_GE(client, 0);
-  rlimit original{};
-  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &original), 0);
-  rlimit low = original;
-  low.rlim_cur = 256;
-  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
-  std::vector<int> filler;
-  for (int fd; (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) {
-    filler.push_back(fd);
-  }
+  FullFileTable full;
+  ASSERT_TRUE(full.filled());
   // accept() then fails with EMFILE.
   int64_t exhaustions = 0;
   const int connected = ConnectWhileHeldOff(*served, client, &exhaustions);
-  for (int fd : filler) close(fd);
-  setrlimit(RLIMIT_NOFILE, &original);
+  full.Release();
   ASSERT_EQ(connected, 0) << "connect: " << errno;
   EXPECT_GT(exhaustions, 0);
   // Once descriptors are free the connection is taken: the server speaks
