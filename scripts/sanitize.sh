@@ -242,9 +242,12 @@ for stage in "${stages[@]}"; do
     asan | asan_e2e | tsan | tidy) ;;
     *) echo "sanitize.sh: unknown stage $stage (asan, asan_e2e, tsan, tidy)" >&2; exit 2 ;;
   esac
-  # A subshell, not an `if`: set -e stays on inside the stage.
+  # A subshell with set -e of its own: a failing command fails the stage
+  # (before 2026-12-03 the subshell inherited the set +e below, and only
+  # the stage's last command counted: tsan's batching tests could fail
+  # unseen).
   set +e
-  ("$stage")
+  (set -e; "$stage")
   rc=$?
   set -e
   if ((rc == 0)); then result=ok; else result=FAILED; status=1; fi
